@@ -1,0 +1,315 @@
+import { execFile } from "node:child_process";
+import { request } from "node:https";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CoreV1Api, KubeConfig, type V1Pod } from "@kubernetes/client-node";
+import { type Binaries, ensureBinaries } from "./binaries.ts";
+import { createPki, type KeyPair, type Pki } from "./pki.ts";
+import { freePort } from "./ports.ts";
+import { ProcessGroup } from "./processes.ts";
+import { waitFor } from "./wait.ts";
+
+export interface ControlPlaneOptions {
+  /** kube-controller-manager: garbage collection, namespaces, service-account tokens. */
+  controllerManager?: boolean;
+  /** kube-scheduler: binds Pods to nodes. */
+  scheduler?: boolean;
+  /** kwok with this many fake nodes; Pods on them become Running and Ready. Implies the scheduler. */
+  kwokNodes?: number;
+}
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ControlPlane {
+  /** The apiserver's URL. */
+  server: string;
+  kubeconfigPath: string;
+  kubeConfig: KubeConfig;
+  /** The CA that signed the apiserver and the webhook certificate (for a webhook's caBundle). */
+  ca: KeyPair;
+  /** A serving certificate for 127.0.0.1/localhost, for a test's own HTTPS webhook. */
+  webhookTls: KeyPair;
+  /** True when the tests run against an existing cluster (OCTORUN_TEST_KUBECONFIG). */
+  external: boolean;
+  kubectl(args: string[], input?: string): Promise<KubectlResult>;
+  /** Ends a Pod as the kubelet would after its containers exit (kwok leaves it so). */
+  finishPod(namespace: string, name: string, outcome: "Succeeded" | "Failed"): Promise<V1Pod>;
+  /** Process ids of what this control plane started (empty for an external cluster). */
+  pids(): number[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts etcd and kube-apiserver (and on request kube-controller-manager, kube-scheduler and kwok)
+ * on free loopback ports with a fresh PKI, and waits until they are ready. With
+ * OCTORUN_TEST_KUBECONFIG set, uses that cluster instead and starts nothing.
+ */
+export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const bins = ensureBinaries([
+    "etcd",
+    "kube-apiserver",
+    "kubectl",
+    ...(options.controllerManager ? (["kube-controller-manager"] as const) : []),
+    ...(options.scheduler || options.kwokNodes ? (["kube-scheduler"] as const) : []),
+    ...(options.kwokNodes ? (["kwok"] as const) : []),
+  ]);
+  const stateDir = mkdtempSync(join(tmpdir(), "octorun-cp-"));
+  const pki = createPki(join(stateDir, "pki"));
+  const external = process.env.OCTORUN_TEST_KUBECONFIG;
+  if (external) return controlPlaneHandle(bins, pki, external, undefined, stateDir);
+
+  const group = new ProcessGroup(stateDir);
+  try {
+    const server = await startEtcdAndApiserver(bins, pki, group);
+    const kubeconfigPath = join(stateDir, "admin.kubeconfig");
+    writeFileSync(kubeconfigPath, adminKubeconfig(server, pki), { mode: 0o600 });
+    const handle = controlPlaneHandle(bins, pki, kubeconfigPath, group, stateDir, server);
+    const wantsScheduler = options.scheduler || (options.kwokNodes ?? 0) > 0;
+    await Promise.all([
+      options.controllerManager ? startControllerManager(bins, pki, group, kubeconfigPath) : undefined,
+      wantsScheduler ? startScheduler(bins, group, kubeconfigPath) : undefined,
+    ]);
+    if ((options.kwokNodes ?? 0) > 0) await startKwok(bins, group, handle, options.kwokNodes ?? 0);
+    return handle;
+  } catch (error) {
+    const logs = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]
+      .map((name) => `--- ${name}\n${group.logTail(name, 15)}`)
+      .join("\n");
+    await group.stop();
+    throw new Error(`control plane did not start: ${(error as Error).message}\n${logs}`);
+  }
+}
+
+async function startEtcdAndApiserver(bins: Binaries, pki: Pki, group: ProcessGroup): Promise<string> {
+  const [etcdPort, peerPort, apiPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const etcdUrl = `http://127.0.0.1:${etcdPort}`;
+  const peerUrl = `http://127.0.0.1:${peerPort}`;
+  group.start("etcd", bins.etcd, [
+    "--name=test",
+    `--data-dir=${join(group.stateDir, "etcd")}`,
+    `--listen-client-urls=${etcdUrl}`,
+    `--advertise-client-urls=${etcdUrl}`,
+    `--listen-peer-urls=${peerUrl}`,
+    `--initial-advertise-peer-urls=${peerUrl}`,
+    `--initial-cluster=test=${peerUrl}`,
+    "--unsafe-no-fsync=true",
+    "--log-level=warn",
+  ]);
+  await waitFor("etcd", async () => (await fetch(`${etcdUrl}/health`)).ok, { timeoutMs: 30_000 });
+
+  const server = `https://127.0.0.1:${apiPort}`;
+  group.start(
+    "kube-apiserver",
+    bins.kubeApiserver,
+    [
+      `--etcd-servers=${etcdUrl}`,
+      "--bind-address=127.0.0.1",
+      "--advertise-address=127.0.0.1",
+      `--secure-port=${apiPort}`,
+      `--tls-cert-file=${pki.apiserver.certFile}`,
+      `--tls-private-key-file=${pki.apiserver.keyFile}`,
+      `--client-ca-file=${pki.ca.certFile}`,
+      `--service-account-issuer=${server}`,
+      `--service-account-key-file=${pki.serviceAccountPublicKeyFile}`,
+      `--service-account-signing-key-file=${pki.serviceAccountKeyFile}`,
+      "--authorization-mode=RBAC",
+      "--service-cluster-ip-range=10.0.0.0/24",
+      "--allow-privileged=true",
+      "--disable-admission-plugins=ServiceAccount,TaintNodesByCondition",
+      "--endpoint-reconciler-type=none",
+      `--cert-dir=${join(group.stateDir, "apiserver-certs")}`,
+      "--profiling=false",
+    ],
+    // The apiserver honours proxy variables when it calls webhooks: keep loopback direct.
+    { ...process.env, NO_PROXY: "127.0.0.1,localhost", no_proxy: "127.0.0.1,localhost" },
+  );
+  await waitFor("kube-apiserver /readyz", () => httpsGetOk(`${server}/readyz`, pki), { timeoutMs: 120_000 });
+  return server;
+}
+
+async function startControllerManager(bins: Binaries, pki: Pki, group: ProcessGroup, kubeconfig: string) {
+  const port = await freePort();
+  group.start("kube-controller-manager", bins.kubeControllerManager, [
+    `--kubeconfig=${kubeconfig}`,
+    "--leader-elect=false",
+    "--use-service-account-credentials=false",
+    "--controllers=garbagecollector,namespace,serviceaccount,serviceaccount-token,root-ca-cert-publisher,clusterrole-aggregation,podgc,nodelifecycle",
+    `--service-account-private-key-file=${pki.serviceAccountKeyFile}`,
+    `--root-ca-file=${pki.ca.certFile}`,
+    "--bind-address=127.0.0.1",
+    `--secure-port=${port}`,
+    "--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics",
+  ]);
+  await waitFor("kube-controller-manager", () => httpsGetOk(`https://127.0.0.1:${port}/healthz`), { timeoutMs: 60_000 });
+}
+
+async function startScheduler(bins: Binaries, group: ProcessGroup, kubeconfig: string) {
+  const port = await freePort();
+  group.start("kube-scheduler", bins.kubeScheduler, [
+    `--kubeconfig=${kubeconfig}`,
+    "--leader-elect=false",
+    "--bind-address=127.0.0.1",
+    `--secure-port=${port}`,
+    "--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics",
+  ]);
+  await waitFor("kube-scheduler", () => httpsGetOk(`https://127.0.0.1:${port}/healthz`), { timeoutMs: 60_000 });
+}
+
+async function startKwok(bins: Binaries, group: ProcessGroup, handle: ControlPlane, nodes: number) {
+  const [healthPort] = await Promise.all([freePort()]);
+  group.start("kwok", bins.kwok, [
+    `--kubeconfig=${handle.kubeconfigPath}`,
+    `--config=${bins.kwokStages}`,
+    "--manage-all-nodes=false",
+    "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+    "--node-lease-duration-seconds=40",
+    "--cidr=10.244.0.0/16",
+    `--server-address=127.0.0.1:${healthPort}`,
+  ]);
+  const core = handle.kubeConfig.makeApiClient(CoreV1Api);
+  for (let i = 0; i < nodes; i++) {
+    await core.createNode({
+      body: {
+        metadata: {
+          name: `kwok-node-${i}`,
+          annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
+          labels: { "kubernetes.io/hostname": `kwok-node-${i}`, "kubernetes.io/os": "linux", type: "kwok" },
+        },
+        spec: {},
+      },
+    });
+  }
+  await waitFor(
+    "kwok nodes Ready",
+    async () => {
+      const list = await core.listNode();
+      const ready = list.items.filter((node) =>
+        node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+      );
+      return ready.length >= nodes;
+    },
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
+}
+
+function controlPlaneHandle(
+  bins: Binaries,
+  pki: Pki,
+  kubeconfigPath: string,
+  group: ProcessGroup | undefined,
+  stateDir: string,
+  server?: string,
+): ControlPlane {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(kubeconfigPath);
+  const handle: ControlPlane = {
+    server: server ?? kubeConfig.getCurrentCluster()?.server ?? "",
+    kubeconfigPath,
+    kubeConfig,
+    ca: pki.ca,
+    webhookTls: pki.webhook,
+    external: group === undefined,
+    kubectl: (args, input) => kubectl(bins.kubectl, kubeconfigPath, args, input),
+    finishPod: (namespace, name, outcome) => finishPod(kubeConfig, namespace, name, outcome),
+    pids: () => group?.pids() ?? [],
+    stop: async () => {
+      if (group) await group.stop();
+    },
+  };
+  void stateDir;
+  return handle;
+}
+
+function kubectl(binary: string, kubeconfig: string, args: string[], input?: string): Promise<KubectlResult> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      binary,
+      [`--kubeconfig=${kubeconfig}`, ...args],
+      { maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+    if (input !== undefined) child.stdin?.end(input);
+    else child.stdin?.end();
+  });
+}
+
+async function finishPod(kc: KubeConfig, namespace: string, name: string, outcome: "Succeeded" | "Failed") {
+  const core = kc.makeApiClient(CoreV1Api);
+  const pod = await core.readNamespacedPodStatus({ name, namespace });
+  const now = new Date();
+  const exitCode = outcome === "Succeeded" ? 0 : 1;
+  const containers = pod.spec?.containers ?? [];
+  pod.status = {
+    ...pod.status,
+    phase: outcome,
+    conditions: (pod.status?.conditions ?? []).map((c) =>
+      c.type === "Ready" || c.type === "ContainersReady" ? { ...c, status: "False", reason: "PodCompleted" } : c,
+    ),
+    containerStatuses: containers.map((container) => {
+      const previous = pod.status?.containerStatuses?.find((s) => s.name === container.name);
+      return {
+        name: container.name,
+        image: container.image ?? "",
+        imageID: previous?.imageID ?? "",
+        containerID: previous?.containerID,
+        ready: false,
+        started: false,
+        restartCount: previous?.restartCount ?? 0,
+        state: {
+          terminated: {
+            exitCode,
+            reason: outcome === "Succeeded" ? "Completed" : "Error",
+            startedAt: previous?.state?.running?.startedAt ?? now,
+            finishedAt: now,
+          },
+        },
+      };
+    }),
+  };
+  return core.replaceNamespacedPodStatus({ name, namespace, body: pod });
+}
+
+function adminKubeconfig(server: string, pki: Pki): string {
+  const b64 = (text: string) => Buffer.from(text).toString("base64");
+  return JSON.stringify({
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{ name: "octorun-test", cluster: { server, "certificate-authority-data": b64(pki.ca.cert) } }],
+    users: [
+      {
+        name: "admin",
+        user: { "client-certificate-data": b64(pki.admin.cert), "client-key-data": b64(pki.admin.key) },
+      },
+    ],
+    contexts: [{ name: "octorun-test", context: { cluster: "octorun-test", user: "admin" } }],
+    "current-context": "octorun-test",
+  });
+}
+
+/** GET over HTTPS; with a PKI it verifies the server and presents the admin certificate. */
+function httpsGetOk(url: string, pki?: Pki): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request(
+      url,
+      pki
+        ? { ca: pki.ca.cert, cert: pki.admin.cert, key: pki.admin.key, timeout: 2_000 }
+        : // The components' own health ports use a self-signed certificate made in memory.
+          { rejectUnauthorized: false, timeout: 2_000 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
+    req.on("error", () => resolve(false));
+    req.on("timeout", () => req.destroy());
+    req.end();
+  });
+}

@@ -1,0 +1,9 @@
+export { type Binaries, binaries, type Component, cacheDir, ensureBinaries, pinnedVersions } from "./binaries.ts";
+export { type ControlPlane, type ControlPlaneOptions, type KubectlResult, startControlPlane } from "./control-plane.ts";
+export { type NatsServer, type NatsServerOptions, type NatsUser, startNatsServer } from "./nats-server.ts";
+export { createPki, type KeyPair, type Pki } from "./pki.ts";
+export { freePort } from "./ports.ts";
+export { ProcessGroup } from "./processes.ts";
+export { waitFor } from "./wait.ts";
+export { type Benchmark, BenchCollector, type BenchReport, defineBenchmark, type Figure, meetsGoal } from "./bench.ts";
+export { type LoadRequest, type LoadResult, type LoadTarget, maxThroughput, offerLoad, quantile } from "./load.ts";

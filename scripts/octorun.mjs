@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+// The root commands: setup, test, bench, dev. This file runs on whatever Node the machine has
+// (20 is enough), bootstraps what is missing — pnpm, the dependencies (Node 24 among them), the
+// real control-plane and nats-server binaries — idempotently and out loud, then hands the real
+// work to the pinned Node 24 from node_modules.
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { delimiter, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const rootPackage = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+const pnpmVersion = rootPackage.packageManager.replace(/^pnpm@/, "");
+const nodeVersion = rootPackage.devDependencies.node;
+const cache = process.env.OCTORUN_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "octorun");
+const binDir = join(root, "node_modules", ".bin");
+
+function say(message) {
+  process.stderr.write(`[octorun] ${message}\n`);
+}
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { stdio: "inherit", cwd: root, ...options });
+  if (result.error) throw result.error;
+  return result.status ?? 1;
+}
+
+function mustRun(command, args, options) {
+  const status = run(command, args, options);
+  if (status !== 0) {
+    say(`${command} ${args.join(" ")} failed with exit code ${status}`);
+    process.exit(status);
+  }
+}
+
+/** pnpm at the exact version of packageManager: the one on PATH if it matches, else a private copy. */
+function ensurePnpm() {
+  const onPath = spawnSync("pnpm", ["--version"], { encoding: "utf8" });
+  if (onPath.status === 0 && onPath.stdout.trim() === pnpmVersion) return "pnpm";
+  const prefix = join(cache, `pnpm-${pnpmVersion}`);
+  const pnpmBin = join(prefix, "node_modules", ".bin", "pnpm");
+  if (!existsSync(pnpmBin)) {
+    say(`installing pnpm ${pnpmVersion} into ${prefix}`);
+    mkdirSync(prefix, { recursive: true });
+    mustRun("npm", ["install", "--prefix", prefix, "--no-audit", "--no-fund", "--loglevel=error", `pnpm@${pnpmVersion}`]);
+  }
+  return pnpmBin;
+}
+
+/** Dependencies, Node 24 included; skipped when the lockfile has not changed since the last install. */
+function ensureDependencies(pnpm) {
+  const lock = readFileSync(join(root, "pnpm-lock.yaml"));
+  const digest = createHash("sha256").update(lock).digest("hex");
+  const marker = join(root, "node_modules", ".octorun-installed");
+  const pinnedNode = join(binDir, "node");
+  if (existsSync(marker) && readFileSync(marker, "utf8") === digest && existsSync(pinnedNode)) return;
+  say(`installing dependencies with pnpm ${pnpmVersion} (Node ${nodeVersion} comes with them)`);
+  mustRun(pnpm, ["install", "--frozen-lockfile", "--reporter=append-only"], { env: { ...process.env, CI: "true" } });
+  writeFileSync(marker, digest);
+}
+
+/** kube-apiserver, etcd, kube-controller-manager, kube-scheduler, kubectl, kwok, nats-server. */
+function ensureBinaries() {
+  mustRun("bash", [join(root, "libs/testkit/scripts/build-binaries.sh")], {
+    stdio: ["ignore", "ignore", "inherit"],
+    env: { ...process.env, OCTORUN_CACHE: cache },
+  });
+}
+
+function setup() {
+  const pnpm = ensurePnpm();
+  ensureDependencies(pnpm);
+  ensureBinaries();
+  return pnpm;
+}
+
+/** Runs a script of ours on the pinned Node, with node_modules/.bin first on PATH for its children. */
+function onPinnedNode(script, args) {
+  const env = {
+    ...process.env,
+    PATH: `${binDir}${delimiter}${process.env.PATH ?? ""}`,
+    OCTORUN_CACHE: cache,
+    NO_PROXY: ["127.0.0.1", "localhost", process.env.NO_PROXY].filter(Boolean).join(","),
+    no_proxy: ["127.0.0.1", "localhost", process.env.no_proxy].filter(Boolean).join(","),
+  };
+  return run(join(binDir, "node"), [join(root, script), ...args], { env });
+}
+
+const [command = "help", ...args] = process.argv.slice(2);
+switch (command) {
+  case "setup":
+    setup();
+    say(`ready: Node ${nodeVersion}, pnpm ${pnpmVersion}, binaries in ${cache}/bin`);
+    break;
+  case "test":
+    setup();
+    process.exit(onPinnedNode("scripts/run-tests.mjs", args));
+    break;
+  case "bench":
+    setup();
+    process.exit(onPinnedNode("e2e/bench/run.ts", args));
+    break;
+  case "dev":
+    setup();
+    process.exit(onPinnedNode("e2e/src/sandbox/main.ts", args));
+    break;
+  default:
+    say("usage: npm run setup | npm test [-- files…] | npm run bench [-- names…] | npm run dev");
+    process.exit(command === "help" ? 0 : 2);
+}
