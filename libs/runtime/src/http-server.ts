@@ -7,12 +7,14 @@ import type { Server } from "node:http";
 export async function closeHttpServer(server: Server, deadlineMs = 10_000): Promise<void> {
   if (!server.listening) return;
   const closed = new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+  // A keep-alive connection whose request finishes after close() becomes idle then: keep closing.
   server.closeIdleConnections();
+  const sweeper = setInterval(() => server.closeIdleConnections(), 50);
   const timer = setTimeout(() => server.closeAllConnections(), deadlineMs);
-  timer.unref();
   try {
     await closed;
   } finally {
+    clearInterval(sweeper);
     clearTimeout(timer);
   }
 }
