@@ -7,3 +7,14 @@ export { ProcessGroup } from "./processes.ts";
 export { waitFor } from "./wait.ts";
 export { type Benchmark, BenchCollector, type BenchReport, defineBenchmark, type Figure, meetsGoal } from "./bench.ts";
 export { type LoadRequest, type LoadResult, type LoadTarget, maxThroughput, offerLoad, quantile } from "./load.ts";
+export {
+  outdatedWebhookExamples,
+  type SignedWebhook,
+  signedWebhook,
+  signWebhookBody,
+  validateWebhookPayload,
+  type WebhookDelivery,
+  type WebhookExample,
+  type WebhookValidation,
+  webhookExamples,
+} from "./webhooks.ts";
