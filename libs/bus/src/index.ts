@@ -1,3 +1,6 @@
+export { BusConnection, type BusConnectionOptions } from "./connection.ts";
+export { type JobConsumerOptions, JobEventConsumer, type JobMessage, type JobMessageHandler } from "./consumer.ts";
+export { BusConfigurationError, BusUnavailableError } from "./errors.ts";
 export {
   assertJobEvent,
   checkJobEvent,
@@ -9,6 +12,22 @@ export {
   type JobEvent,
   jobEventSchema,
 } from "./job-event.ts";
+export { type PublishedJobEvent, publishJobEvent } from "./publish.ts";
+export {
+  type BusConfig,
+  busConnectionOptions,
+  busSettings,
+  type JobStreamConfig,
+  jobStreamLimits,
+  jobStreamSettings,
+} from "./settings.ts";
+export {
+  defaultJobStreamLimits,
+  ensureJobStream,
+  type JobStreamLimits,
+  jobStreamConfig,
+  jobStreamExists,
+} from "./stream.ts";
 export {
   actionOfSubject,
   JOB_STREAM,

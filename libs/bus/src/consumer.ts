@@ -1,0 +1,216 @@
+import type { Logger } from "@octorun/runtime";
+import {
+  AckPolicy,
+  type ConsumerConfig,
+  type ConsumerMessages,
+  DeliverPolicy,
+  type JetStreamManager,
+  type JsMsg,
+  NatsError,
+  nanos,
+} from "nats";
+import { Counter, type Registry } from "prom-client";
+import type { BusConnection } from "./connection.ts";
+import { BusConfigurationError } from "./errors.ts";
+import { decodeJobEvent, InvalidJobEventError, type JobEvent } from "./job-event.ts";
+import { JOB_STREAM } from "./subjects.ts";
+
+/** One job event handed to a handler, with the ways to settle it. */
+export interface JobMessage {
+  event: JobEvent;
+  subject: string;
+  /** Stream sequence. */
+  seq: number;
+  /** 1 on the first delivery. */
+  deliveryCount: number;
+  /** No more deliveries follow if this one is not acknowledged (max deliveries reached). */
+  lastDelivery: boolean;
+  /** Done: JetStream confirms it will not deliver this message again. */
+  ack(): Promise<void>;
+  /** Transient failure: deliver again after delayMs (the consumer's backoff when omitted). */
+  nak(delayMs?: number): void;
+  /** The message can never apply: never deliver it again. */
+  term(reason: string): void;
+  /** Still working: restarts the acknowledgement timer. */
+  working(): void;
+}
+
+export type JobMessageHandler = (message: JobMessage) => Promise<void>;
+
+export interface JobConsumerOptions {
+  bus: BusConnection;
+  /** The durable consumer's name (one per reading service). */
+  durable: string;
+  handler: JobMessageHandler;
+  /** Subjects to receive (`octorun.jobs.assigned`, …); every job subject when omitted. */
+  filterSubjects?: string[];
+  /** Deliveries of one message before JetStream gives up on it. */
+  maxDeliver?: number;
+  /**
+   * Redelivery delays of an unacknowledged message, by delivery; the first is also how long a
+   * handler has before the message counts as unacknowledged (call `working()` to extend it).
+   */
+  backoffMs?: number[];
+  /** Messages handed out and not yet settled, at most. */
+  maxAckPending?: number;
+  /** Handlers running at once. */
+  concurrency?: number;
+  logger?: Logger;
+  registry?: Registry;
+}
+
+const defaults = { maxDeliver: 10, backoffMs: [30_000, 60_000, 300_000], maxAckPending: 256, concurrency: 1 };
+
+/**
+ * A durable pull consumer of the job stream with explicit acknowledgement. Each message is checked
+ * against the job event schema; an invalid one is terminated and counted, never handed out. A
+ * handler that throws gets its message nak'ed with the backoff delay for its delivery; one that
+ * returns without settling has it acknowledged.
+ */
+export class JobEventConsumer {
+  readonly #options: JobConsumerOptions & typeof defaults;
+  readonly #metrics: { invalid: Counter<"consumer">; settled: Counter<"consumer" | "outcome"> };
+  #messages: ConsumerMessages | undefined;
+  #running: Promise<void> | undefined;
+  #stopped = false;
+  readonly #inFlight = new Set<Promise<void>>();
+
+  constructor(options: JobConsumerOptions) {
+    this.#options = { ...defaults, ...options };
+    if (this.#options.maxDeliver <= this.#options.backoffMs.length)
+      throw new BusConfigurationError("maxDeliver must be larger than the number of backoff steps");
+    const registers = options.registry ? [options.registry] : [];
+    this.#metrics = {
+      invalid: reuse(options.registry, "octorun_bus_invalid_messages_total", () => {
+        return new Counter({
+          name: "octorun_bus_invalid_messages_total",
+          help: "Messages on the job stream that were not valid job events (terminated, never handled)",
+          labelNames: ["consumer"],
+          registers,
+        });
+      }),
+      settled: reuse(options.registry, "octorun_bus_messages_total", () => {
+        return new Counter({
+          name: "octorun_bus_messages_total",
+          help: "Job events settled by a consumer, by outcome (ack, nak, term)",
+          labelNames: ["consumer", "outcome"],
+          registers,
+        });
+      }),
+    };
+  }
+
+  /** The consumer's declaration. */
+  consumerConfig(): Partial<ConsumerConfig> & { durable_name: string } {
+    const o = this.#options;
+    return {
+      durable_name: o.durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(o.backoffMs[0] ?? 30_000),
+      max_deliver: o.maxDeliver,
+      backoff: o.backoffMs.map((ms) => nanos(ms)),
+      max_ack_pending: o.maxAckPending,
+      ...(o.filterSubjects && o.filterSubjects.length > 0 ? { filter_subjects: o.filterSubjects } : {}),
+    };
+  }
+
+  /** Declares the durable consumer (created, or updated to this declaration). */
+  async declare(jsm: JetStreamManager): Promise<void> {
+    const config = this.consumerConfig();
+    try {
+      await jsm.consumers.info(JOB_STREAM, config.durable_name);
+    } catch (error) {
+      if (!(error instanceof NatsError && error.api_error?.err_code === 10014)) throw error; // consumer not found
+      await jsm.consumers.add(JOB_STREAM, config);
+      return;
+    }
+    const { durable_name: _name, ack_policy: _ack, deliver_policy: _deliver, ...updatable } = config;
+    await jsm.consumers.update(JOB_STREAM, config.durable_name, updatable);
+  }
+
+  /** Declares the consumer and starts handing out messages; resolves once consuming. */
+  async start(): Promise<void> {
+    const { bus } = this.#options;
+    await bus.ready();
+    await this.declare(await bus.jetstreamManager());
+    const consumer = await bus.jetstream().consumers.get(JOB_STREAM, this.#options.durable);
+    this.#messages = await consumer.consume({ max_messages: Math.min(this.#options.maxAckPending, 100) });
+    this.#running = this.#loop(this.#messages);
+  }
+
+  /** Stops fetching and waits for the handlers that are running. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#messages?.close();
+    await this.#running;
+    await Promise.all(this.#inFlight);
+  }
+
+  async #loop(messages: ConsumerMessages): Promise<void> {
+    for await (const msg of messages) {
+      if (this.#stopped) break;
+      const task = this.#handle(msg).finally(() => this.#inFlight.delete(task));
+      this.#inFlight.add(task);
+      if (this.#inFlight.size >= this.#options.concurrency) await Promise.race(this.#inFlight);
+    }
+  }
+
+  async #handle(msg: JsMsg): Promise<void> {
+    const { durable, logger, backoffMs, maxDeliver, handler } = this.#options;
+    let event: JobEvent;
+    try {
+      event = decodeJobEvent(msg.data);
+    } catch (error) {
+      const problems = error instanceof InvalidJobEventError ? error.problems.join("; ") : String(error);
+      logger?.error("terminated an invalid job event", { seq: msg.seq, subject: msg.subject, problems });
+      msg.term(`invalid job event: ${problems}`.slice(0, 200));
+      this.#metrics.invalid.inc({ consumer: durable });
+      this.#metrics.settled.inc({ consumer: durable, outcome: "term" });
+      return;
+    }
+    const deliveryCount = msg.info.deliveryCount;
+    const backoff = backoffMs[Math.min(deliveryCount - 1, backoffMs.length - 1)] ?? 30_000;
+    let settled = false;
+    const settle = (outcome: "ack" | "nak" | "term") => {
+      if (settled) return false;
+      settled = true;
+      this.#metrics.settled.inc({ consumer: durable, outcome });
+      return true;
+    };
+    const message: JobMessage = {
+      event,
+      subject: msg.subject,
+      seq: msg.seq,
+      deliveryCount,
+      lastDelivery: deliveryCount >= maxDeliver,
+      ack: async () => {
+        if (settle("ack")) await msg.ackAck();
+      },
+      nak: (delayMs) => {
+        if (settle("nak")) msg.nak(delayMs ?? backoff);
+      },
+      term: (reason) => {
+        if (settle("term")) msg.term(reason.slice(0, 200));
+      },
+      working: () => msg.working(),
+    };
+    try {
+      await handler(message);
+      if (!settled) await message.ack();
+    } catch (error) {
+      logger?.error("job event handler failed; delivering it again later", {
+        deliveryId: event.deliveryId,
+        seq: msg.seq,
+        deliveryCount,
+        delayMs: backoff,
+        error: (error as Error).message,
+      });
+      message.nak();
+    }
+  }
+}
+
+function reuse<T>(registry: Registry | undefined, name: string, create: () => T): T {
+  return (registry?.getSingleMetric(name) as T | undefined) ?? create();
+}
