@@ -9,6 +9,17 @@ export {
 } from "./client.ts";
 export { type Clock, systemClock } from "./clock.ts";
 export {
+  type Condition,
+  type ConditionUpdate,
+  findCondition,
+  isConditionTrue,
+  removeCondition,
+  setCondition,
+  toMicroTime,
+  toRfc3339,
+} from "./conditions.ts";
+export { retryOnConflict } from "./conflict.ts";
+export {
   isAlreadyExists,
   isConflict,
   isGone,
@@ -18,8 +29,13 @@ export {
   statusCodeOf,
   TerminalError,
 } from "./errors.ts";
+export { type EventRecord, EventRecorder, type EventRecorderOptions, type EventType } from "./events.ts";
+export { addFinalizer, hasFinalizer, removeFinalizer } from "./finalizers.ts";
 export { type IndexFunction, Informer, type InformerHandlers, type InformerOptions } from "./informer.ts";
+export { type LoadKubeConfigOptions, loadKubeConfig } from "./kubeconfig.ts";
+export { LeaderElector, type LeaderElectorOptions } from "./leader-election.ts";
 export { type KubeLogger, silentLogger } from "./log.ts";
+export { controllerOf, isOwnedBy, ownerReference } from "./owner-references.ts";
 export {
   done,
   ReconcileLoop,
@@ -43,4 +59,5 @@ export {
   Secrets,
   splitKey,
 } from "./resource.ts";
+export { applyStatus, patchStatus } from "./status.ts";
 export { WorkQueue, type WorkQueueOptions } from "./work-queue.ts";

@@ -341,9 +341,9 @@ export class Informer<T extends KubernetesObject> {
     for (const [name, fn] of Object.entries(this.#indexers)) {
       const index = this.#indexes.get(name)!;
       for (const value of safeIndex(fn, obj)) {
-        let keys = index.get(value);
-        if (!keys) index.set(value, (keys = new Set()));
+        const keys = index.get(value) ?? new Set<string>();
         keys.add(key);
+        index.set(value, keys);
       }
     }
   }
