@@ -18,3 +18,4 @@ export {
   type WebhookValidation,
   webhookExamples,
 } from "./webhooks.ts";
+export * from "./github-simulator/index.ts";

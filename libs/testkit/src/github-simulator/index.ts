@@ -1,0 +1,11 @@
+export { labelsMatch, type QueueJobOptions, type WebhookDelivery, type WebhookTarget } from "./jobs.ts";
+export { OpenApiCatalog, type Validation } from "./openapi.ts";
+export { type EmulatedPod, RunnerEmulation, type RunnerEmulationOptions } from "./runner-emulation.ts";
+export {
+  type Fault,
+  GitHubSimulator,
+  type GitHubSimulatorOptions,
+  type RequestLogEntry,
+  type Violation,
+} from "./simulator.ts";
+export type { JobConclusion, ScopeRef, SimJob, SimRunner } from "./state.ts";

@@ -1,0 +1,308 @@
+// Jobs and their workflow_job webhooks: a queued job goes to an online idle runner whose labels
+// match; the simulator sends `queued`, `in_progress` (with the runner) and `completed` deliveries,
+// built from GitHub's published examples, checked against GitHub's webhook schema and signed as
+// GitHub signs them (libs/testkit/src/webhooks.ts).
+import { signedWebhook, validateWebhookPayload, webhookExamples } from "../webhooks.ts";
+import type { JobConclusion, SimJob, SimRunner, SimState } from "./state.ts";
+
+export interface WebhookTarget {
+  url: string;
+  secret: string;
+}
+
+export interface QueueJobOptions {
+  /** `owner/name` of a repository known to the simulator. */
+  repository: string;
+  /** The job's `runs-on` labels. */
+  labels: string[];
+  /** Conclusion when it completes (default `success`). */
+  conclusion?: JobConclusion;
+  /** How long it runs once a runner takes it; without it, the job runs until completeJob(). */
+  durationMs?: number;
+  name?: string;
+  workflowName?: string;
+}
+
+export interface WebhookDelivery {
+  deliveryId: string;
+  event: string;
+  action: string;
+  jobId: number;
+  /** The receiver's HTTP status (0 when it could not be reached). */
+  status: number;
+  error?: string;
+  body: Buffer;
+  headers: Record<string, string>;
+}
+
+/** What the runner emulation does when a job ends: the ephemeral runner's Pod exits. */
+export interface RunnerExit {
+  runnerExited(runner: SimRunner): Promise<void>;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+
+export class JobDispatcher {
+  readonly deliveries: WebhookDelivery[] = [];
+  private readonly state: SimState;
+  private readonly webUrl: () => string;
+  private readonly apiUrl: () => string;
+  private webhook: WebhookTarget | undefined;
+  private emulation: RunnerExit | undefined;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  // Deliveries go out one at a time, in the order of the state changes.
+  private chain: Promise<void> = Promise.resolve();
+  private scheduling = false;
+
+  constructor(options: {
+    state: SimState;
+    webUrl: () => string;
+    apiUrl: () => string;
+    webhook?: WebhookTarget | undefined;
+  }) {
+    this.state = options.state;
+    this.webUrl = options.webUrl;
+    this.apiUrl = options.apiUrl;
+    this.webhook = options.webhook;
+  }
+
+  setWebhook(target: WebhookTarget | undefined): void {
+    this.webhook = target;
+  }
+  setEmulation(emulation: RunnerExit): void {
+    this.emulation = emulation;
+  }
+
+  stop(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  async queue(options: QueueJobOptions): Promise<SimJob> {
+    if (!Array.isArray(options.labels) || options.labels.length === 0) throw new Error("a job needs runs-on labels");
+    const [owner, name] = options.repository.split("/");
+    if (!owner || !name || !this.state.repository(owner, name)) {
+      throw new Error(`unknown repository "${options.repository}": add it with addRepository first`);
+    }
+    const now = Date.now();
+    const job: SimJob = {
+      id: this.state.nextId("job", 700_000_001),
+      runId: this.state.nextId("run", 9_000_001),
+      runAttempt: 1,
+      repository: options.repository,
+      labels: options.labels,
+      name: options.name ?? "build",
+      workflowName: options.workflowName ?? "CI",
+      status: "queued",
+      conclusion: null,
+      plannedConclusion: options.conclusion ?? "success",
+      durationMs: options.durationMs,
+      runner: undefined,
+      createdAt: iso(now),
+      startedAt: undefined,
+      completedAt: undefined,
+    };
+    this.state.jobs.set(job.id, job);
+    await this.send(job, "queued");
+    this.schedule();
+    return job;
+  }
+
+  /** Gives queued jobs to matching online idle runners (oldest job first, lowest runner id first). */
+  schedule(): void {
+    if (this.scheduling) return;
+    this.scheduling = true;
+    try {
+      for (const job of [...this.state.jobs.values()].filter((j) => j.status === "queued")) {
+        const runner = [...this.state.runners.values()]
+          .sort((a, b) => a.id - b.id)
+          .find(
+            (r) =>
+              r.status === "online" &&
+              !r.busy &&
+              this.state.covers(r.scope, job.repository) &&
+              labelsMatch(r, job.labels),
+          );
+        if (!runner) continue;
+        const group = this.state.groupsOf(runner.scope).find((g) => g.id === runner.runnerGroupId);
+        runner.busy = true;
+        runner.jobId = job.id;
+        job.status = "in_progress";
+        job.startedAt = iso(Date.now());
+        job.runner = {
+          id: runner.id,
+          name: runner.name,
+          groupId: runner.runnerGroupId,
+          groupName: group?.name ?? "Default",
+        };
+        void this.send(job, "in_progress");
+        if (job.durationMs !== undefined) {
+          const timer = setTimeout(() => {
+            this.timers.delete(timer);
+            void this.complete(job.id, job.plannedConclusion).catch(() => undefined);
+          }, job.durationMs);
+          this.timers.add(timer);
+        }
+      }
+    } finally {
+      this.scheduling = false;
+    }
+  }
+
+  async complete(jobId: number, conclusion: JobConclusion): Promise<SimJob> {
+    const job = this.state.jobs.get(jobId);
+    if (!job) throw new Error(`no job ${jobId}`);
+    if (job.status !== "in_progress") throw new Error(`job ${jobId} is ${job.status}, not in_progress`);
+    job.status = "completed";
+    job.conclusion = conclusion;
+    job.completedAt = iso(Date.now());
+    const runner = job.runner ? this.state.runners.get(job.runner.id) : undefined;
+    await this.send(job, "completed");
+    if (runner) {
+      // The ephemeral runner exits after its one job; GitHub removes its registration.
+      runner.busy = false;
+      runner.jobId = undefined;
+      if (runner.ephemeral) this.state.runners.delete(runner.id);
+      await this.emulation?.runnerExited(runner);
+    }
+    this.schedule();
+    return job;
+  }
+
+  /** The workflow_job payload for the job's current state, from GitHub's examples. */
+  payload(job: SimJob, action: "queued" | "in_progress" | "completed"): Record<string, unknown> {
+    const examples = webhookExamples("workflow_job");
+    const pick = (a: string, pred: (p: Record<string, unknown>) => boolean = () => true) =>
+      examples.find((e) => e.action === a && pred(e.payload)) ?? examples.find((e) => e.action === a);
+    const base = pick(action)?.payload;
+    const orgTemplate = pick("completed", (p) => "organization" in p)?.payload.organization as
+      | Record<string, unknown>
+      | undefined;
+    if (!base) throw new Error(`@octokit/webhooks-examples has no workflow_job.${action} example`);
+    const [owner = "", name = ""] = job.repository.split("/");
+    const repo = this.state.repository(owner, name);
+    const org = this.state.organization(owner);
+    const web = this.webUrl();
+    const api = this.apiUrl();
+    const payload = structuredClone(base) as Record<string, unknown> & {
+      workflow_job: Record<string, unknown>;
+      repository: Record<string, unknown> & { owner: Record<string, unknown> };
+    };
+    delete payload.deployment;
+    payload.action = action;
+    Object.assign(payload.workflow_job, {
+      id: job.id,
+      run_id: job.runId,
+      run_attempt: job.runAttempt,
+      run_url: `${api}/repos/${job.repository}/actions/runs/${job.runId}`,
+      node_id: Buffer.from(`WorkflowJob${job.id}`).toString("base64"),
+      url: `${api}/repos/${job.repository}/actions/jobs/${job.id}`,
+      html_url: `${web}/${job.repository}/actions/runs/${job.runId}/job/${job.id}`,
+      check_run_url: `${api}/repos/${job.repository}/check-runs/${job.id}`,
+      status: job.status,
+      conclusion: job.conclusion,
+      created_at: job.createdAt,
+      started_at: job.startedAt ?? job.createdAt,
+      completed_at: job.completedAt ?? null,
+      name: job.name,
+      workflow_name: job.workflowName,
+      head_branch: "main",
+      labels: job.labels,
+      steps: [],
+      runner_id: job.runner?.id ?? null,
+      runner_name: job.runner?.name ?? null,
+      runner_group_id: job.runner?.groupId ?? null,
+      runner_group_name: job.runner?.groupName ?? null,
+    });
+    Object.assign(payload.repository, {
+      id: repo?.id ?? 1,
+      name,
+      full_name: job.repository,
+      html_url: `${web}/${job.repository}`,
+      url: `${api}/repos/${job.repository}`,
+    });
+    Object.assign(payload.repository.owner, {
+      login: owner,
+      id: org?.id ?? 1,
+      type: org ? "Organization" : "User",
+      html_url: `${web}/${owner}`,
+      url: `${api}/users/${owner}`,
+    });
+    if (org && orgTemplate) {
+      payload.organization = { ...structuredClone(orgTemplate), login: owner, id: org.id, url: `${api}/orgs/${owner}` };
+    } else {
+      delete payload.organization;
+    }
+    const installation = [...this.state.installations.values()].find(
+      (i) => i.account.toLowerCase() === owner.toLowerCase(),
+    );
+    if (installation) {
+      payload.installation = {
+        id: installation.id,
+        node_id: Buffer.from(`Installation${installation.id}`).toString("base64"),
+      };
+    } else {
+      delete payload.installation;
+    }
+    return payload;
+  }
+
+  private send(job: SimJob, action: "queued" | "in_progress" | "completed"): Promise<void> {
+    const payload = this.payload(job, action);
+    // Built now (state as of this change), sent in order.
+    const check = validateWebhookPayload("workflow_job", payload);
+    if (!check.valid) {
+      throw new Error(
+        `GitHub simulator: its workflow_job.${action} payload violates GitHub's webhook schema: ${check.errors.join("; ")}`,
+      );
+    }
+    const target = this.webhook;
+    const next = this.chain.then(async () => {
+      if (!target) return;
+      const installation = payload.installation as { id: number } | undefined;
+      const org = this.state.organization(job.repository.split("/")[0] ?? "");
+      const signed = signedWebhook({
+        event: "workflow_job",
+        payload,
+        secret: target.secret,
+        targetType: installation ? "integration" : org ? "organization" : "repository",
+        targetId:
+          installation?.id ??
+          org?.id ??
+          this.state.repository(...(job.repository.split("/") as [string, string]))?.id ??
+          1,
+      });
+      const delivery: WebhookDelivery = {
+        deliveryId: signed.deliveryId,
+        event: "workflow_job",
+        action,
+        jobId: job.id,
+        status: 0,
+        body: signed.body,
+        headers: signed.headers,
+      };
+      try {
+        const response = await fetch(target.url, {
+          method: "POST",
+          headers: signed.headers,
+          body: signed.body,
+          signal: AbortSignal.timeout(10_000),
+        });
+        await response.arrayBuffer();
+        delivery.status = response.status;
+      } catch (error) {
+        delivery.error = (error as Error).message;
+      }
+      this.deliveries.push(delivery);
+    });
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+}
+
+/** A job's `runs-on` labels must all be among the runner's (case-insensitive; every self-hosted runner has `self-hosted`). */
+export function labelsMatch(runner: Pick<SimRunner, "labels">, wanted: string[]): boolean {
+  const have = new Set(runner.labels.map((l) => l.name.toLowerCase()));
+  have.add("self-hosted");
+  return wanted.every((label) => have.has(label.toLowerCase()));
+}

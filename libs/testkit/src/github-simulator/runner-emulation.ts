@@ -1,0 +1,206 @@
+// Runner emulation: plays the part of the GitHub runner inside each runner Pod. It watches Pods on
+// a real apiserver; when a runner Pod is Running and Ready it reads the runner's JIT configuration
+// from the Secret the Pod mounts (as `run.sh --jitconfig` would), checks it is one GitHub issued,
+// and marks that runner online. When the runner's job completes, the runner "exits": the Pod
+// becomes Succeeded, as the kubelet reports it after the container ends.
+//
+// The contract with the controller (configurable, see README.md):
+// - runner Pods: the Pods matching `labelSelector` (default: every Pod; Pods without a JIT config are ignored);
+// - the JIT configuration: a key named one of `jitConfigKeys` (default `jitconfig`, `encoded_jit_config`)
+//   in a Secret that the Pod mounts as a volume (or references from a container env `secretKeyRef`).
+import {
+  CoreV1Api,
+  type Informer,
+  type KubeConfig,
+  makeInformer,
+  type ObjectCache,
+  type V1Pod,
+} from "@kubernetes/client-node";
+import type { JobDispatcher, RunnerExit } from "./jobs.ts";
+import type { SimRunner, SimState } from "./state.ts";
+
+export interface RunnerEmulationOptions {
+  kubeConfig: KubeConfig;
+  /** Only Pods in this namespace (default: all namespaces). */
+  namespace?: string;
+  /** Label selector for runner Pods (default: none). */
+  labelSelector?: string;
+  /** Secret keys that may hold the encoded JIT configuration. */
+  jitConfigKeys?: string[];
+}
+
+export interface EmulatedPod {
+  namespace: string;
+  name: string;
+  runnerId: number | undefined;
+  /** Why the Pod did not bring a runner online (no config found, config not issued by this GitHub, …). */
+  problem: string | undefined;
+}
+
+export class RunnerEmulation implements RunnerExit {
+  /** What the emulation made of each Pod it saw, by `namespace/name`. */
+  readonly pods = new Map<string, EmulatedPod>();
+  private readonly state: SimState;
+  private readonly dispatcher: JobDispatcher;
+  private readonly options: RunnerEmulationOptions;
+  private readonly core: CoreV1Api;
+  private informer: (Informer<V1Pod> & ObjectCache<V1Pod>) | undefined;
+  private readonly work = new Map<string, Promise<void>>();
+  private stopped = false;
+
+  constructor(state: SimState, dispatcher: JobDispatcher, options: RunnerEmulationOptions) {
+    this.state = state;
+    this.dispatcher = dispatcher;
+    this.options = options;
+    this.core = options.kubeConfig.makeApiClient(CoreV1Api);
+  }
+
+  async start(): Promise<void> {
+    const { namespace, labelSelector } = this.options;
+    const path = namespace ? `/api/v1/namespaces/${namespace}/pods` : "/api/v1/pods";
+    const list = namespace
+      ? () => this.core.listNamespacedPod({ namespace, labelSelector })
+      : () => this.core.listPodForAllNamespaces({ labelSelector });
+    const informer = makeInformer<V1Pod>(this.options.kubeConfig, path, list, labelSelector);
+    informer.on("add", (pod) => this.enqueue(pod));
+    informer.on("update", (pod) => this.enqueue(pod));
+    informer.on("delete", (pod) => this.enqueue(pod, true));
+    informer.on("error", () => {
+      // A broken watch is restarted after a pause (the informer relists).
+      if (!this.stopped) setTimeout(() => void informer.start().catch(() => undefined), 500);
+    });
+    this.informer = informer;
+    await informer.start();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.informer?.stop();
+    await Promise.allSettled(this.work.values());
+  }
+
+  /** Serialises the handling of each Pod. */
+  private enqueue(pod: V1Pod, deleted = false): void {
+    const key = `${pod.metadata?.namespace}/${pod.metadata?.name}`;
+    const previous = this.work.get(key) ?? Promise.resolve();
+    const next = previous.then(() => this.observe(key, pod, deleted)).catch(() => undefined);
+    this.work.set(key, next);
+  }
+
+  private async observe(key: string, pod: V1Pod, deleted: boolean): Promise<void> {
+    const namespace = pod.metadata?.namespace ?? "";
+    const name = pod.metadata?.name ?? "";
+    const known = this.pods.get(key);
+    const ready =
+      !deleted &&
+      pod.status?.phase === "Running" &&
+      (pod.status.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
+    if (!ready) {
+      // The runner process is gone (or not up yet): GitHub sees it offline.
+      const runner = known?.runnerId !== undefined ? this.state.runners.get(known.runnerId) : undefined;
+      if (runner && runner.pod?.name === name && runner.pod.namespace === namespace) runner.status = "offline";
+      if (deleted) this.pods.delete(key);
+      return;
+    }
+    if (known?.runnerId !== undefined) return;
+    const entry: EmulatedPod = { namespace, name, runnerId: undefined, problem: undefined };
+    this.pods.set(key, entry);
+    const encoded = await this.readJitConfig(pod);
+    if (encoded === undefined) {
+      entry.problem = `no Secret with a key ${this.keys().join(" or ")} is mounted`;
+      return;
+    }
+    const runner = this.runnerFor(encoded);
+    if (!runner) {
+      entry.problem = "the JIT configuration was not issued by this GitHub (or its runner was removed)";
+      return;
+    }
+    entry.runnerId = runner.id;
+    runner.status = "online";
+    runner.os = "linux";
+    runner.pod = { namespace, name };
+    this.dispatcher.schedule();
+  }
+
+  private keys(): string[] {
+    return this.options.jitConfigKeys ?? ["jitconfig", "encoded_jit_config"];
+  }
+
+  private async readJitConfig(pod: V1Pod): Promise<string | undefined> {
+    const namespace = pod.metadata?.namespace ?? "";
+    const secretNames = new Set<string>();
+    for (const volume of pod.spec?.volumes ?? []) {
+      if (volume.secret?.secretName) secretNames.add(volume.secret.secretName);
+    }
+    for (const container of pod.spec?.containers ?? []) {
+      for (const env of container.env ?? []) {
+        if (env.valueFrom?.secretKeyRef?.name) secretNames.add(env.valueFrom.secretKeyRef.name);
+      }
+    }
+    for (const secretName of secretNames) {
+      try {
+        const secret = await this.core.readNamespacedSecret({ namespace, name: secretName });
+        for (const key of this.keys()) {
+          const value = secret.data?.[key];
+          if (value) return Buffer.from(value, "base64").toString("utf8").trim();
+          const plain = secret.stringData?.[key];
+          if (plain) return plain.trim();
+        }
+      } catch {
+        // Not there (yet): the kubelet would not start the Pod either.
+      }
+    }
+    return undefined;
+  }
+
+  /** The runner this configuration belongs to: its `.runner` file names the id, and it must be the exact config GitHub issued. */
+  private runnerFor(encoded: string): SimRunner | undefined {
+    try {
+      const files = JSON.parse(Buffer.from(encoded, "base64").toString("utf8")) as Record<string, string>;
+      const runnerFile = JSON.parse(Buffer.from(files[".runner"] ?? "", "base64").toString("utf8")) as {
+        AgentId?: number;
+      };
+      const runner = this.state.runners.get(Number(runnerFile.AgentId));
+      return runner?.encodedJitConfig === encoded ? runner : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The ephemeral runner exits after its job: its Pod's container ends with exit code 0. */
+  async runnerExited(runner: SimRunner): Promise<void> {
+    if (!runner.pod) return;
+    const { namespace, name } = runner.pod;
+    const pod = await this.core.readNamespacedPodStatus({ namespace, name });
+    const now = new Date();
+    const containers = pod.spec?.containers ?? [];
+    pod.status = {
+      ...pod.status,
+      phase: "Succeeded",
+      conditions: (pod.status?.conditions ?? []).map((c) =>
+        c.type === "Ready" || c.type === "ContainersReady" ? { ...c, status: "False", reason: "PodCompleted" } : c,
+      ),
+      containerStatuses: containers.map((container) => {
+        const previous = pod.status?.containerStatuses?.find((s) => s.name === container.name);
+        return {
+          name: container.name,
+          image: container.image ?? "",
+          imageID: previous?.imageID ?? "",
+          containerID: previous?.containerID,
+          ready: false,
+          started: false,
+          restartCount: previous?.restartCount ?? 0,
+          state: {
+            terminated: {
+              exitCode: 0,
+              reason: "Completed",
+              startedAt: previous?.state?.running?.startedAt ?? now,
+              finishedAt: now,
+            },
+          },
+        };
+      }),
+    };
+    await this.core.replaceNamespacedPodStatus({ namespace, name, body: pod });
+  }
+}
