@@ -138,7 +138,9 @@ function crd(
         name: version,
         served: true,
         storage: version === STORAGE_VERSION,
-        schema: { openAPIV3Schema: inlineReferences(schemaOf(version)) },
+        schema: {
+          openAPIV3Schema: inlineReferences(schemaOf(version), { kubernetesDescriptions: version === STORAGE_VERSION }),
+        },
         subresources: scale
           ? {
               status: {},

@@ -28,30 +28,53 @@ export function kubernetesDefinition(name: string): Schema {
   return definition;
 }
 
+export interface InlineOptions {
+  /**
+   * Keep the descriptions inside inlined Kubernetes definitions (default true). The served-only
+   * version drops them: with them both CRDs exceed the 256 KiB that client-side
+   * `kubectl apply` can store in its last-applied annotation.
+   */
+  kubernetesDescriptions?: boolean;
+}
+
 /**
  * The schema with every `$ref` replaced by a deep copy of the definition (CRD schemas cannot
  * refer). The description at the place of use wins over the definition's own.
  */
-export function inlineReferences(schema: Schema, seen: readonly string[] = []): Schema {
-  let base: Schema = schema;
+export function inlineReferences(schema: Schema, options: InlineOptions = {}, seen: readonly string[] = []): Schema {
   if (schema.$ref !== undefined) {
     if (seen.includes(schema.$ref))
       throw new Error(`recursive Kubernetes definition: ${[...seen, schema.$ref].join(" → ")}`);
     const { $ref, ...siteFields } = schema;
-    const inlined = inlineReferences(kubernetesDefinition($ref), [...seen, $ref]);
+    let inlined = inlineReferences(kubernetesDefinition($ref), options, [...seen, $ref]);
+    if (options.kubernetesDescriptions === false) inlined = withoutDescriptions(inlined);
     return { ...inlined, ...siteFields };
   }
-  const out: Schema = { ...base };
-  if (base.properties) {
+  const out: Schema = { ...schema };
+  if (schema.properties) {
     out.properties = Object.fromEntries(
-      Object.entries(base.properties).map(([key, value]) => [key, inlineReferences(value, seen)]),
+      Object.entries(schema.properties).map(([key, value]) => [key, inlineReferences(value, options, seen)]),
     );
   }
-  if (base.items) out.items = inlineReferences(base.items, seen);
-  if (base.additionalProperties && typeof base.additionalProperties === "object") {
-    out.additionalProperties = inlineReferences(base.additionalProperties, seen);
+  if (schema.items) out.items = inlineReferences(schema.items, options, seen);
+  if (schema.additionalProperties && typeof schema.additionalProperties === "object") {
+    out.additionalProperties = inlineReferences(schema.additionalProperties, options, seen);
   }
-  if (base.anyOf) out.anyOf = base.anyOf.map((entry) => inlineReferences(entry, seen));
-  base = out;
-  return base;
+  if (schema.anyOf) out.anyOf = schema.anyOf.map((entry) => inlineReferences(entry, options, seen));
+  return out;
+}
+
+function withoutDescriptions(schema: Schema): Schema {
+  const { description: _dropped, ...out } = schema;
+  if (schema.properties) {
+    out.properties = Object.fromEntries(
+      Object.entries(schema.properties).map(([key, value]) => [key, withoutDescriptions(value)]),
+    );
+  }
+  if (schema.items) out.items = withoutDescriptions(schema.items);
+  if (schema.additionalProperties && typeof schema.additionalProperties === "object") {
+    out.additionalProperties = withoutDescriptions(schema.additionalProperties);
+  }
+  if (schema.anyOf) out.anyOf = schema.anyOf.map(withoutDescriptions);
+  return out;
 }
