@@ -1,0 +1,440 @@
+// The Runner's pure decision: from what the controller observed (the Runner, its Pod and Secret,
+// what GitHub said lately) to the actions to take and the status the Runner should have.
+// The executor (runner-reconciler.ts) carries the actions out in order and writes the status.
+
+import type { V1Pod } from "@kubernetes/client-node";
+import { Reasons, RUNNER_FINALIZER, RunnerConditionTypes, SAFE_TO_EVICT_ANNOTATION } from "@octorun/api";
+import { type Condition, type ConditionUpdate, findCondition, setCondition } from "./conditions.ts";
+import { githubRunnerName } from "./runner-naming.ts";
+import { buildRunnerPod, podFailureMessage, podReady, type RegistrationMode, safeToEvict } from "./runner-pod.ts";
+import type { RunnerObject, RunnerStatus } from "./types.ts";
+
+/** What the controller knows about the runner's Secret (never its content). */
+export interface SecretFacts {
+  /** The key the current mode needs is present. */
+  hasCredentials: boolean;
+  /** Token mode: when the registration token expires (epoch ms). */
+  tokenExpiresAt?: number | undefined;
+}
+
+/** The answer GitHub gave for this runner last time the controller asked. */
+export interface GitHubRunnerFacts {
+  checkedAt: number;
+  found: boolean;
+  online: boolean;
+  busy: boolean;
+}
+
+export interface RegistrationError {
+  at: number;
+  /** A condition reason: RegistrationFailed, RateLimited, GitHubError. */
+  reason: string;
+  message: string;
+  /** Retrying cannot help (403, 404, a bad URL, labels GitHub refuses). */
+  permanent: boolean;
+  /** GitHub said when to come back (rate limit). */
+  retryAt?: number | undefined;
+}
+
+/** What the controller remembers about one Runner between reconciles (in memory; lost on restart, by design). */
+export interface RunnerFacts {
+  github?: GitHubRunnerFacts | undefined;
+  /** GitHub checks made while Pending (online) or Active (job), for the polling budget. */
+  onlineChecks: number;
+  jobChecks: number;
+  registrationFailures: number;
+  lastRegistrationError?: RegistrationError | undefined;
+  /** The GitHub registration was removed (deletion). */
+  registrationRemoved: boolean;
+}
+
+export const emptyFacts = (): RunnerFacts => ({
+  onlineChecks: 0,
+  jobChecks: 0,
+  registrationFailures: 0,
+  registrationRemoved: false,
+});
+
+export interface RunnerPlanConfig {
+  mode: RegistrationMode;
+  /** Token mode: refresh this long before the token expires (5 minutes). */
+  tokenRefreshBeforeMs: number;
+  /** Online checks while Pending: first right away, then base·2^(n-1), capped. */
+  onlineCheckBaseMs: number;
+  onlineCheckMaxMs: number;
+  /** After the job completed, how long the Pod may run before the controller stops it. */
+  completedGraceMs: number;
+  /** An Active runner with no completed event: ask GitHub after this long, then every interval. */
+  activeCheckAfterMs: number;
+  activeCheckIntervalMs: number;
+  /** Registration attempts before the Runner is Failed. */
+  maxRegistrationFailures: number;
+  registrationBackoffBaseMs: number;
+  registrationBackoffMaxMs: number;
+  /** Deleting an Active runner: look again after this long. */
+  activeDeletionRequeueMs: number;
+}
+
+export const defaultRunnerPlanConfig: RunnerPlanConfig = {
+  mode: "jit",
+  tokenRefreshBeforeMs: 5 * 60_000,
+  onlineCheckBaseMs: 1_000,
+  onlineCheckMaxMs: 30_000,
+  completedGraceMs: 60_000,
+  activeCheckAfterMs: 15 * 60_000,
+  activeCheckIntervalMs: 10 * 60_000,
+  maxRegistrationFailures: 5,
+  registrationBackoffBaseMs: 2_000,
+  registrationBackoffMaxMs: 120_000,
+  activeDeletionRequeueMs: 60_000,
+};
+
+export interface RunnerObservation {
+  runner: RunnerObject;
+  pod: V1Pod | undefined;
+  secret: SecretFacts | undefined;
+  facts: RunnerFacts;
+  now: number;
+  config: RunnerPlanConfig;
+}
+
+export type RunnerAction =
+  | { type: "addFinalizer" }
+  | { type: "register"; githubName: string }
+  | { type: "refreshToken" }
+  | { type: "createPod"; pod: V1Pod }
+  | { type: "setSafeToEvict"; value: "true" | "false" }
+  /** Ask GitHub about the runner (a fact for the next plan); `purpose` is for logs and metrics. */
+  | { type: "checkRunner"; purpose: "online" | "job"; githubName: string }
+  | { type: "stopPod"; reason: string }
+  | { type: "deleteRegistration"; id: number }
+  | { type: "deletePod" }
+  | { type: "deleteSecret" }
+  | { type: "removeFinalizer" }
+  | { type: "event"; eventType: "Normal" | "Warning"; reason: string; message: string };
+
+export interface RunnerPlan {
+  actions: RunnerAction[];
+  status: RunnerStatus;
+  /** Look again after this long even if nothing changes (polling, backoff, grace periods). */
+  requeueAfterMs?: number | undefined;
+}
+
+const TERMINAL = new Set(["Complete", "Failed"]);
+
+export function planRunner(observation: RunnerObservation): RunnerPlan {
+  const { runner } = observation;
+  if (runner.metadata.deletionTimestamp) return planDeletion(observation);
+  return planLife(observation);
+}
+
+function planDeletion({ runner, pod, secret, facts, config }: RunnerObservation): RunnerPlan {
+  const status = runner.status ?? {};
+  if (!(runner.metadata.finalizers ?? []).includes(RUNNER_FINALIZER)) return { actions: [], status };
+  const podEnded = pod?.status?.phase === "Succeeded" || pod?.status?.phase === "Failed";
+  // An Active runner keeps its Pod until its job ends (the completed event, or the Pod exits).
+  if (status.phase === "Active" && !status.job?.completedAt && pod && !podEnded) {
+    return {
+      actions: [
+        {
+          type: "event",
+          eventType: "Normal",
+          reason: Reasons.WaitingForJob,
+          message: "Runner is Active; it will be deleted when its job ends.",
+        },
+      ],
+      status,
+      requeueAfterMs: config.activeDeletionRequeueMs,
+    };
+  }
+  const actions: RunnerAction[] = [];
+  // A Complete ephemeral runner was removed by GitHub after its job: no call needed.
+  const id = runner.spec.id;
+  if (id !== undefined && status.phase !== "Complete" && !facts.registrationRemoved) {
+    actions.push({ type: "deleteRegistration", id });
+  }
+  if (pod && !pod.metadata?.deletionTimestamp) actions.push({ type: "deletePod" });
+  if (secret) actions.push({ type: "deleteSecret" });
+  actions.push({ type: "removeFinalizer" });
+  return { actions, status };
+}
+
+interface Draft {
+  status: RunnerStatus;
+  actions: RunnerAction[];
+  requeue: number[];
+  generation: number | undefined;
+  now: Date;
+}
+
+function condition(draft: Draft, update: Omit<ConditionUpdate, "observedGeneration">): void {
+  draft.status.conditions = setCondition(
+    draft.status.conditions as Condition[] | undefined,
+    { ...update, observedGeneration: draft.generation },
+    draft.now,
+  );
+}
+
+function transition(
+  draft: Draft,
+  phase: NonNullable<RunnerStatus["phase"]>,
+  reason: string,
+  message: string,
+  warning = false,
+): void {
+  if (draft.status.phase === phase) return;
+  draft.status.phase = phase;
+  draft.actions.push({ type: "event", eventType: warning ? "Warning" : "Normal", reason, message });
+}
+
+function planLife(observation: RunnerObservation): RunnerPlan {
+  const { runner, pod, secret, facts, now, config } = observation;
+  const draft: Draft = {
+    status: structuredClone(runner.status ?? {}),
+    actions: [],
+    requeue: [],
+    generation: runner.metadata.generation,
+    now: new Date(now),
+  };
+  const { status } = draft;
+  const githubName = githubRunnerName({
+    namespace: runner.metadata.namespace ?? "",
+    name: runner.metadata.name ?? "",
+    uid: runner.metadata.uid ?? "",
+    recorded: status.runnerName,
+  });
+  status.runnerName = githubName;
+  if (runner.metadata.generation !== undefined) status.observedGeneration = runner.metadata.generation;
+  status.phase ??= "Pending";
+  let livePod: V1Pod | undefined;
+  const finish = (): RunnerPlan => {
+    if (livePod) {
+      const evictable = safeToEvict({ ...runner, status });
+      if (livePod.metadata?.annotations?.[SAFE_TO_EVICT_ANNOTATION] !== evictable) {
+        draft.actions.push({ type: "setSafeToEvict", value: evictable });
+      }
+    }
+    return {
+      actions: draft.actions,
+      status,
+      requeueAfterMs: draft.requeue.length > 0 ? Math.max(0, Math.min(...draft.requeue)) : undefined,
+    };
+  };
+
+  if (!(runner.metadata.finalizers ?? []).includes(RUNNER_FINALIZER)) draft.actions.push({ type: "addFinalizer" });
+  if (TERMINAL.has(status.phase)) return finish();
+
+  // Registration: the Secret holds the JIT configuration (or registration token).
+  const registered = secret?.hasCredentials === true && (config.mode === "token" || runner.spec.id !== undefined);
+  if (!registered && !pod) {
+    const error = facts.lastRegistrationError;
+    if (error && (error.permanent || facts.registrationFailures >= config.maxRegistrationFailures)) {
+      const message = error.permanent
+        ? error.message
+        : `${error.message} (gave up after ${facts.registrationFailures} attempts)`;
+      condition(draft, { type: RunnerConditionTypes.Registered, status: "False", reason: error.reason, message });
+      condition(draft, {
+        type: RunnerConditionTypes.Failed,
+        status: "True",
+        reason: Reasons.RegistrationFailed,
+        message,
+      });
+      transition(draft, "Failed", Reasons.RegistrationFailed, message, true);
+      return finish();
+    }
+    if (error) {
+      condition(draft, {
+        type: RunnerConditionTypes.Registered,
+        status: "False",
+        reason: error.reason,
+        message: error.message,
+      });
+      const retryAt = Math.max(
+        error.retryAt ?? 0,
+        error.at +
+          backoff(facts.registrationFailures, config.registrationBackoffBaseMs, config.registrationBackoffMaxMs),
+      );
+      if (now < retryAt) {
+        draft.requeue.push(retryAt - now);
+        return finish();
+      }
+    }
+    draft.actions.push({ type: "register", githubName });
+    draft.actions.push({ type: "createPod", pod: buildRunnerPod({ runner, githubName, mode: config.mode }) });
+    return finish();
+  }
+  if (registered) {
+    condition(draft, {
+      type: RunnerConditionTypes.Registered,
+      status: "True",
+      reason: Reasons.Registered,
+      message: `Registered with GitHub as ${githubName}.`,
+    });
+  }
+  if (config.mode === "token" && secret?.tokenExpiresAt !== undefined && status.phase === "Pending") {
+    const refreshAt = secret.tokenExpiresAt - config.tokenRefreshBeforeMs;
+    if (now >= refreshAt) draft.actions.push({ type: "refreshToken" });
+    else draft.requeue.push(refreshAt - now);
+  }
+
+  if (!pod) {
+    if (status.phase === "Pending") {
+      draft.actions.push({ type: "createPod", pod: buildRunnerPod({ runner, githubName, mode: config.mode }) });
+      return finish();
+    }
+    // Idle or Active without a Pod: the JIT configuration was used up; this runner cannot come back.
+    const message = "The runner Pod was deleted.";
+    condition(draft, {
+      type: RunnerConditionTypes.PodReady,
+      status: "False",
+      reason: Reasons.RunnerPodFailed,
+      message,
+    });
+    condition(draft, { type: RunnerConditionTypes.Online, status: "False", reason: Reasons.RunnerPodFailed, message });
+    condition(draft, { type: RunnerConditionTypes.Failed, status: "True", reason: Reasons.RunnerPodFailed, message });
+    transition(draft, "Failed", Reasons.RunnerPodFailed, message, true);
+    return finish();
+  }
+
+  const podPhase = pod.status?.phase;
+  if (podPhase === "Succeeded") {
+    const message = "Runner Pod has succeeded.";
+    condition(draft, {
+      type: RunnerConditionTypes.PodReady,
+      status: "False",
+      reason: Reasons.RunnerPodSucceeded,
+      message,
+    });
+    condition(draft, {
+      type: RunnerConditionTypes.Online,
+      status: "False",
+      reason: Reasons.RunnerPodSucceeded,
+      message,
+    });
+    transition(draft, "Complete", Reasons.RunnerPodSucceeded, message);
+    return finish();
+  }
+  if (podPhase === "Failed") {
+    const message = podFailureMessage(pod);
+    condition(draft, {
+      type: RunnerConditionTypes.PodReady,
+      status: "False",
+      reason: Reasons.RunnerPodFailed,
+      message,
+    });
+    condition(draft, { type: RunnerConditionTypes.Online, status: "False", reason: Reasons.RunnerPodFailed, message });
+    condition(draft, { type: RunnerConditionTypes.Failed, status: "True", reason: Reasons.RunnerPodFailed, message });
+    transition(draft, "Failed", Reasons.RunnerPodFailed, message, true);
+    return finish();
+  }
+  if (pod.metadata?.deletionTimestamp) return finish(); // being stopped: wait for it to go
+
+  // safe-to-evict follows the phase this plan ends in.
+  livePod = pod;
+
+  if (!podReady(pod)) {
+    condition(draft, {
+      type: RunnerConditionTypes.PodReady,
+      status: "False",
+      reason: Reasons.RunnerPodPending,
+      message: "Waiting for Pod to be Running.",
+    });
+    return finish();
+  }
+  condition(draft, {
+    type: RunnerConditionTypes.PodReady,
+    status: "True",
+    reason: Reasons.RunnerPodReady,
+    message: "Runner Pod is Running and Ready.",
+  });
+
+  if (status.phase === "Pending") {
+    const answer = facts.github;
+    if (answer?.found && answer.busy) {
+      condition(draft, {
+        type: RunnerConditionTypes.Online,
+        status: "True",
+        reason: Reasons.RunnerBusy,
+        message: "Runner is busy.",
+      });
+      transition(draft, "Active", Reasons.RunnerBusy, "Runner is running a job.");
+      return finish();
+    }
+    if (answer?.found && answer.online) {
+      condition(draft, {
+        type: RunnerConditionTypes.Online,
+        status: "True",
+        reason: Reasons.RunnerOnline,
+        message: "Runner is online.",
+      });
+      transition(draft, "Idle", Reasons.RunnerOnline, "Runner is online and waiting for a job.");
+      return finish();
+    }
+    if (answer) {
+      condition(draft, {
+        type: RunnerConditionTypes.Online,
+        status: "False",
+        reason: Reasons.RunnerOffline,
+        message: answer.found ? "Runner is offline." : "GitHub does not list the runner yet.",
+      });
+    }
+    // Polling budget: the first check right away, then doubling waits up to the cap.
+    const dueAt =
+      answer === undefined
+        ? now
+        : answer.checkedAt + backoff(facts.onlineChecks, config.onlineCheckBaseMs, config.onlineCheckMaxMs);
+    if (now >= dueAt) draft.actions.push({ type: "checkRunner", purpose: "online", githubName });
+    else draft.requeue.push(dueAt - now);
+    return finish();
+  }
+
+  if (status.phase === "Active") {
+    const job = status.job;
+    if (job?.completedAt) {
+      // The job is over but the runner has not exited: give it a grace period, then stop it.
+      const stopAt = Date.parse(job.completedAt) + config.completedGraceMs;
+      if (now >= stopAt) {
+        draft.actions.push({
+          type: "stopPod",
+          reason: `the job completed at ${job.completedAt} and the runner did not exit within ${Math.round(config.completedGraceMs / 1000)}s`,
+        });
+      } else draft.requeue.push(stopAt - now);
+      return finish();
+    }
+    // Fallback for a completed event that never came: ask GitHub now and then whether the runner is still busy.
+    const since =
+      Date.parse(
+        job?.assignedAt ?? findCondition(status.conditions, RunnerConditionTypes.Online)?.lastTransitionTime ?? "",
+      ) || now;
+    const firstAt = since + config.activeCheckAfterMs;
+    const dueAt =
+      facts.github && facts.jobChecks > 0
+        ? Math.max(firstAt, facts.github.checkedAt + config.activeCheckIntervalMs)
+        : firstAt;
+    const answer = facts.github;
+    if (answer && facts.jobChecks > 0 && (!answer.found || !answer.busy)) {
+      status.job = {
+        ...(job ?? { id: 0 }),
+        completedAt: new Date(answer.checkedAt).toISOString().replace(/\.\d+Z$/, "Z"),
+      };
+      draft.actions.push({
+        type: "event",
+        eventType: "Normal",
+        reason: Reasons.JobCompleted,
+        message: "GitHub reports the runner no longer busy; its completed event never arrived.",
+      });
+      draft.requeue.push(config.completedGraceMs);
+      return finish();
+    }
+    if (now >= dueAt) draft.actions.push({ type: "checkRunner", purpose: "job", githubName });
+    else draft.requeue.push(dueAt - now);
+    return finish();
+  }
+  return finish();
+}
+
+/** base·2^(n-1) capped at max; 0 for n ≤ 0. */
+export function backoff(failures: number, baseMs: number, maxMs: number): number {
+  if (failures <= 0) return 0;
+  return Math.min(maxMs, baseMs * 2 ** Math.min(failures - 1, 30));
+}
