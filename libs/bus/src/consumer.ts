@@ -73,6 +73,7 @@ export class JobEventConsumer {
   #messages: ConsumerMessages | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
+  #stopping: Promise<void> | undefined;
   readonly #inFlight = new Set<Promise<void>>();
 
   constructor(options: JobConsumerOptions) {
@@ -140,11 +141,14 @@ export class JobEventConsumer {
   }
 
   /** Stops fetching and waits for the handlers that are running. */
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    await this.#messages?.close();
-    await this.#running;
-    await Promise.all(this.#inFlight);
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#stopped = true;
+      await this.#messages?.close();
+      await this.#running;
+      await Promise.all(this.#inFlight);
+    })();
+    return this.#stopping;
   }
 
   async #loop(messages: ConsumerMessages): Promise<void> {
