@@ -1,3 +1,4 @@
+export { createGitHubClient, type GitHubClient } from "./client.ts";
 export {
   GitHubAuthenticationError,
   GitHubConfigError,
@@ -12,6 +13,7 @@ export {
   GitHubUrlError,
   GitHubValidationError,
 } from "./errors.ts";
+export { classifyRateLimit, RateBudget, type RateLimitHit, type ResponseInfo } from "./rate-limit.ts";
 export type {
   GenerateJitConfigRequest,
   GitHubAuthConfig,

@@ -1,0 +1,217 @@
+// The composition of the GitHub client: one Octokit (App or token auth) per API base URL, one
+// installation Octokit and one rate budget per installation, installation discovery from the
+// Runner URL's owner or repository (cached), and a GitHubRunnerClient per Runner URL.
+import { createPrivateKey } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { App } from "@octokit/app";
+import { Octokit } from "@octokit/core";
+import { GitHubConfigError } from "./errors.ts";
+import { GitHubMetrics } from "./metrics.ts";
+import { RateBudget } from "./rate-limit.ts";
+import { RunnerClient } from "./runner-client.ts";
+import { defaultPolicy, GitHubTransport, type RawResponse, type RequestFn } from "./transport.ts";
+import type { GitHubClientConfig, GitHubRunnerClient, RateLimitPolicy } from "./types.ts";
+import { type ParsedGitHubUrl, parseGitHubUrl } from "./url.ts";
+
+export interface GitHubClient {
+  /** The runner operations for a Runner's `spec.url` (discovers and caches the App installation). */
+  forUrl(url: string | ParsedGitHubUrl): Promise<GitHubRunnerClient>;
+  /** The installation id serving a URL (App auth only). */
+  installationIdFor(url: string | ParsedGitHubUrl): Promise<number>;
+}
+
+const USER_AGENT = "octorun";
+
+export function createGitHubClient(config: GitHubClientConfig): GitHubClient {
+  return new GitHubClientImpl(config);
+}
+
+class GitHubClientImpl implements GitHubClient {
+  private readonly config: GitHubClientConfig;
+  private readonly policy: RateLimitPolicy;
+  private readonly metrics: GitHubMetrics;
+  private readonly privateKey: string | undefined;
+  private readonly apps = new Map<string, App>();
+  private readonly installations = new Map<string, Promise<number>>();
+  private readonly transports = new Map<string, GitHubTransport>();
+  private readonly budgets = new Map<string, RateBudget>();
+  private readonly groupCache = new Map<string, { id: number; expires: number }>();
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(config: GitHubClientConfig) {
+    this.config = config;
+    this.policy = { ...defaultPolicy, ...config.rateLimit };
+    this.metrics = new GitHubMetrics(config.registry);
+    this.now = config.now ?? Date.now;
+    this.sleep = config.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    if (config.auth.type === "app") this.privateKey = loadPrivateKey(config.auth);
+    else if (!config.auth.token) throw new GitHubConfigError("GitHub token auth needs a token");
+  }
+
+  async forUrl(input: string | ParsedGitHubUrl): Promise<GitHubRunnerClient> {
+    const target = this.target(input);
+    const transport = await this.transportFor(target);
+    return new RunnerClient({ target, transport, groupCache: this.groupCache, now: this.now });
+  }
+
+  async installationIdFor(input: string | ParsedGitHubUrl): Promise<number> {
+    const target = this.target(input);
+    const auth = this.config.auth;
+    if (auth.type !== "app") throw new GitHubConfigError("installation ids exist only with GitHub App auth");
+    if (auth.installationId !== undefined) return auth.installationId;
+    const { scope } = target;
+    if (scope.kind === "enterprise") throw enterpriseNeedsToken(target);
+    const owner = scope.kind === "repository" ? scope.owner : scope.org;
+    const key = `${target.apiBaseUrl} ${owner.toLowerCase()}`;
+    let found = this.installations.get(key);
+    if (!found) {
+      found = this.discover(target).catch((error: unknown) => {
+        this.installations.delete(key); // a failed discovery is tried again next time
+        throw error;
+      });
+      this.installations.set(key, found);
+    }
+    return found;
+  }
+
+  private target(input: string | ParsedGitHubUrl): ParsedGitHubUrl {
+    const parsed = typeof input === "string" ? parseGitHubUrl(input) : input;
+    return this.config.apiBaseUrl ? { ...parsed, apiBaseUrl: this.config.apiBaseUrl.replace(/\/+$/, "") } : parsed;
+  }
+
+  private async discover(target: ParsedGitHubUrl): Promise<number> {
+    const app = this.app(target.apiBaseUrl);
+    const auth = this.config.auth as { appId: number | string };
+    const transport = this.transport(
+      `app:${auth.appId}@${target.apiBaseUrl}`,
+      `app:${auth.appId}`,
+      (route, params) => app.octokit.request(route, params) as Promise<RawResponse>,
+    );
+    const { scope } = target;
+    const response =
+      scope.kind === "repository"
+        ? await transport.send<{ id: number }>("apps/get-repo-installation", "GET /repos/{owner}/{repo}/installation", {
+            owner: scope.owner,
+            repo: scope.repo,
+          })
+        : await transport.send<{ id: number }>("apps/get-org-installation", "GET /orgs/{org}/installation", {
+            org: scope.kind === "organization" ? scope.org : "",
+          });
+    this.config.logger?.debug("discovered GitHub App installation", {
+      url: target.url,
+      installationId: response.data.id,
+    });
+    return response.data.id;
+  }
+
+  private async transportFor(target: ParsedGitHubUrl): Promise<GitHubTransport> {
+    const auth = this.config.auth;
+    if (auth.type === "token") {
+      // One budget per token (GitHub counts per user) and API host.
+      return this.transport(
+        `token@${target.apiBaseUrl}`,
+        "token",
+        (route, params) =>
+          this.tokenOctokit(target.apiBaseUrl, auth.token).request(route, params) as Promise<RawResponse>,
+      );
+    }
+    if (target.scope.kind === "enterprise") throw enterpriseNeedsToken(target);
+    const installationId = await this.installationIdFor(target);
+    const key = `installation:${installationId}@${target.apiBaseUrl}`;
+    let octokit: Promise<Octokit> | undefined;
+    return this.transport(key, `installation:${installationId}`, async (route, params) => {
+      octokit ??= this.app(target.apiBaseUrl).getInstallationOctokit(installationId);
+      return (await octokit).request(route, params) as Promise<RawResponse>;
+    });
+  }
+
+  private transport(key: string, budgetLabel: string, request: RequestFn): GitHubTransport {
+    let transport = this.transports.get(key);
+    if (!transport) {
+      let budget = this.budgets.get(key);
+      if (!budget) {
+        budget = new RateBudget(budgetLabel);
+        this.budgets.set(key, budget);
+      }
+      transport = new GitHubTransport({
+        request,
+        budget,
+        metrics: this.metrics,
+        policy: this.policy,
+        now: this.now,
+        sleep: this.sleep,
+        logger: this.config.logger,
+      });
+      this.transports.set(key, transport);
+    }
+    return transport;
+  }
+
+  private app(baseUrl: string): App {
+    let app = this.apps.get(baseUrl);
+    if (!app) {
+      const auth = this.config.auth as { appId: number | string };
+      app = new App({
+        appId: auth.appId,
+        privateKey: this.privateKey as string,
+        Octokit: Octokit.defaults({
+          baseUrl,
+          userAgent: this.config.userAgent ?? USER_AGENT,
+          log: quietLog(this.config.logger),
+        }),
+        log: quietLog(this.config.logger),
+      });
+      this.apps.set(baseUrl, app);
+    }
+    return app;
+  }
+
+  private readonly tokenOctokits = new Map<string, Octokit>();
+  private tokenOctokit(baseUrl: string, token: string): Octokit {
+    let octokit = this.tokenOctokits.get(baseUrl);
+    if (!octokit) {
+      octokit = new Octokit({
+        auth: token,
+        baseUrl,
+        userAgent: this.config.userAgent ?? USER_AGENT,
+        log: quietLog(this.config.logger),
+      });
+      this.tokenOctokits.set(baseUrl, octokit);
+    }
+    return octokit;
+  }
+}
+
+function enterpriseNeedsToken(target: ParsedGitHubUrl): GitHubConfigError {
+  return new GitHubConfigError(
+    `${target.url}: enterprise runner endpoints do not accept GitHub App tokens; use a classic personal access token with manage_runners:enterprise`,
+  );
+}
+
+function loadPrivateKey(auth: { privateKey?: string; privateKeyFile?: string }): string {
+  let pem = auth.privateKey;
+  if (pem === undefined && auth.privateKeyFile !== undefined) {
+    try {
+      pem = readFileSync(auth.privateKeyFile, "utf8");
+    } catch (cause) {
+      throw new GitHubConfigError(`cannot read the GitHub App private key file ${auth.privateKeyFile}`, { cause });
+    }
+  }
+  if (!pem) throw new GitHubConfigError("GitHub App auth needs privateKey or privateKeyFile");
+  try {
+    createPrivateKey(pem);
+  } catch {
+    // No cause: the parser's message may quote the key.
+    throw new GitHubConfigError(
+      `the GitHub App private key${auth.privateKeyFile ? ` in ${auth.privateKeyFile}` : ""} is not a valid PEM private key`,
+    );
+  }
+  return pem;
+}
+
+/** Octokit's own log, sent to ours at debug level (its warnings are about deprecations, not secrets). */
+function quietLog(logger: GitHubClientConfig["logger"]) {
+  const debug = (message: string) => logger?.debug(`octokit: ${message}`);
+  return { debug: () => undefined, info: () => undefined, warn: debug, error: debug };
+}
