@@ -1,0 +1,141 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { githubRunnerName, MAX_GITHUB_RUNNER_NAME_LENGTH } from "../src/runner-naming.ts";
+import { buildRunnerPod, safeToEvict } from "../src/runner-pod.ts";
+import { runner } from "./fixtures.ts";
+
+describe("GitHub runner names", () => {
+  test("carry the namespace and differ across namespaces for the same Runner name", () => {
+    const a = githubRunnerName({ namespace: "team-a", name: "build", uid: "u1" });
+    const b = githubRunnerName({ namespace: "team-b", name: "build", uid: "u2" });
+    assert.match(a, /^team-a-build-[0-9a-f]{8}$/);
+    assert.notEqual(a, b);
+  });
+  test("differ for a Runner deleted and created again under the same name", () => {
+    assert.notEqual(
+      githubRunnerName({ namespace: "n", name: "x", uid: "u1" }),
+      githubRunnerName({ namespace: "n", name: "x", uid: "u2" }),
+    );
+  });
+  test("ambiguous dashes do not collide (a-b in c vs b in c-a)", () => {
+    assert.notEqual(
+      githubRunnerName({ namespace: "c", name: "a-b", uid: "1" }),
+      githubRunnerName({ namespace: "c-a", name: "b", uid: "2" }),
+    );
+  });
+  test("are cut to GitHub's length without a trailing dash", () => {
+    const name = githubRunnerName({ namespace: "n".repeat(63), name: "r".repeat(200), uid: "u" });
+    assert.ok(name.length <= MAX_GITHUB_RUNNER_NAME_LENGTH);
+    assert.doesNotMatch(name, /--/);
+  });
+  test("the recorded name wins", () => {
+    assert.equal(githubRunnerName({ namespace: "n", name: "x", uid: "u", recorded: "chosen" }), "chosen");
+  });
+});
+
+describe("the runner Pod", () => {
+  const r = runner({
+    metadata: { labels: { "octorun.github.io/runner": "r1", "octorun.github.io/gpu": "yes", team: "x" } },
+    spec: {
+      url: "https://github.com/acme/repo",
+      group: "g",
+      workdir: "w",
+      image: { name: "img:2", pullPolicy: "Always", pullSecrets: [{ name: "pull" }] },
+      placement: {
+        nodeSelector: { pool: "runners" },
+        tolerations: [{ key: "k", operator: "Exists" }],
+        affinity: { nodeAffinity: {} },
+      },
+      resources: { limits: { cpu: "2" } },
+      securityContext: { readOnlyRootFilesystem: true },
+      serviceAccountName: "sa",
+      runtimeClassName: "gvisor",
+      volumes: [{ name: "cache", emptyDir: {} }],
+      volumeMounts: [{ name: "cache", mountPath: "/cache" }],
+    },
+  });
+  const pod = buildRunnerPod({ runner: r, githubName: "ns-r1-abc", mode: "jit" });
+  const container = pod.spec?.containers[0];
+
+  test("is named, labelled and owned as the Runner", () => {
+    assert.equal(pod.metadata?.name, "r1");
+    assert.equal(pod.metadata?.labels?.["octorun.github.io/gpu"], "yes");
+    assert.equal(pod.metadata?.labels?.["runner.octorun.github.io/name"], "r1");
+    assert.deepEqual(pod.metadata?.ownerReferences?.[0], {
+      apiVersion: "octorun.github.io/v1alpha2",
+      kind: "Runner",
+      name: "r1",
+      uid: "uid-r1",
+      controller: true,
+      blockOwnerDeletion: true,
+    });
+  });
+  test("has the environment contract", () => {
+    const env = Object.fromEntries((container?.env ?? []).map((e) => [e.name, e.value]));
+    assert.deepEqual(env, {
+      URL: "https://github.com/acme/repo",
+      RUNNER_NAME: "ns-r1-abc",
+      RUNNER_LABELS: "gpu=yes,runner=r1",
+      RUNNER_GROUP: "g",
+      RUNNER_WORKDIR: "w",
+      RUNNER_JITCONFIG_FILE: "/var/run/secrets/runner.octorun.github.io/registration-token/jitconfig",
+    });
+  });
+  test("mounts the Secret read-only first, then the spec's volumes", () => {
+    assert.deepEqual(container?.volumeMounts?.[0], {
+      name: "registration-token",
+      mountPath: "/var/run/secrets/runner.octorun.github.io/registration-token",
+      readOnly: true,
+    });
+    assert.equal(container?.volumeMounts?.[1]?.name, "cache");
+    assert.equal(pod.spec?.volumes?.[0]?.secret?.secretName, "r1-registration-token");
+    assert.equal(pod.spec?.volumes?.[1]?.name, "cache");
+  });
+  test("runs non-root with the spec's placement, resources and security fields", () => {
+    assert.deepEqual(pod.spec?.securityContext, { runAsUser: 1000, runAsGroup: 1000, runAsNonRoot: true });
+    assert.equal(container?.image, "img:2");
+    assert.equal(container?.imagePullPolicy, "Always");
+    assert.deepEqual(pod.spec?.imagePullSecrets, [{ name: "pull" }]);
+    assert.deepEqual(container?.resources, { limits: { cpu: "2" } });
+    assert.deepEqual(container?.securityContext, { readOnlyRootFilesystem: true });
+    assert.equal(pod.spec?.serviceAccountName, "sa");
+    assert.equal(pod.spec?.runtimeClassName, "gvisor");
+    assert.deepEqual(pod.spec?.nodeSelector, { pool: "runners" });
+    assert.deepEqual(pod.spec?.tolerations, [{ key: "k", operator: "Exists" }]);
+    assert.deepEqual(pod.spec?.affinity, { nodeAffinity: {} });
+    assert.equal(pod.spec?.restartPolicy, "Never");
+  });
+  test("token mode points at the token file and probes for .runner", () => {
+    const tokenPod = buildRunnerPod({ runner: r, githubName: "n", mode: "token" });
+    const c = tokenPod.spec?.containers[0];
+    assert.equal(
+      c?.env?.find((e) => e.name === "RUNNER_TOKEN_FILE")?.value,
+      "/var/run/secrets/runner.octorun.github.io/registration-token/token",
+    );
+    assert.deepEqual(c?.startupProbe?.exec?.command, ["cat", ".runner"]);
+  });
+
+  const table: [string, "Never" | "IfNotActive" | undefined, string | undefined, string][] = [
+    ["IfNotActive, Pending", "IfNotActive", "Pending", "true"],
+    ["IfNotActive, Idle", "IfNotActive", "Idle", "true"],
+    ["IfNotActive, Active", "IfNotActive", "Active", "false"],
+    ["default policy, Active", undefined, "Active", "false"],
+    ["default policy, Idle", undefined, "Idle", "true"],
+    ["Never, Idle", "Never", "Idle", "false"],
+  ];
+  for (const [name, policy, phase, expected] of table) {
+    test(`safe-to-evict: ${name} → ${expected}`, () => {
+      const subject = runner({
+        spec: { url: "https://github.com/a", ...(policy ? { evictionPolicy: policy } : {}) },
+        status: { phase: phase as "Idle" },
+      });
+      assert.equal(safeToEvict(subject), expected);
+      assert.equal(
+        buildRunnerPod({ runner: subject, githubName: "x", mode: "jit" }).metadata?.annotations?.[
+          "cluster-autoscaler.kubernetes.io/safe-to-evict"
+        ],
+        expected,
+      );
+    });
+  }
+});
