@@ -143,7 +143,7 @@ export class BusConnection {
     this.#connected = connected;
     const log = this.#options.logger;
     if (!connected) {
-      log?.warn("disconnected from NATS", { server });
+      if (!this.#closing) log?.warn("disconnected from NATS", { server });
       return;
     }
     log?.info("connected to NATS", { server });
