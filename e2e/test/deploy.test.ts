@@ -1,0 +1,294 @@
+// deploy/ against a real kube-apiserver: the whole kustomize tree passes a server-side dry run
+// (with cert-manager's real CRDs installed first), and once installed each service account can do
+// its job and nothing else. Also: the NATS configuration of deploy/nats (checked by a real
+// nats-server), the runner image's entrypoint (shellcheck, and run against stand-ins of the
+// GitHub runner's scripts) and docker-compose.yaml (docker compose config).
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { type ControlPlane, startControlPlane } from "@octorun/testkit";
+
+const root = join(import.meta.dirname, "..", "..");
+const certManagerCrds = join(import.meta.dirname, "fixtures", "cert-manager");
+const namespace = "octorun-system";
+const services = ["controller", "admission-webhook", "github-ingress", "state-metrics"] as const;
+type Service = (typeof services)[number];
+const serviceAccount = (name: string) => `system:serviceaccount:${namespace}:${name}`;
+
+/** resource → verbs, from `kubectl auth can-i --list` (resource rules only). */
+type Grants = Map<string, string>;
+
+function parseCanIList(text: string): Grants {
+  const grants: Grants = new Map();
+  for (const line of text.split("\n").slice(1)) {
+    const match = /^(\S+)\s+\[([^\]]*)\]\s+\[([^\]]*)\]\s+\[([^\]]*)\]\s*$/.exec(line);
+    if (!match) continue;
+    const [, resource = "", nonResource = "", names = "", verbs = ""] = match;
+    if (nonResource !== "") continue;
+    const key = names === "" ? resource : `${resource}[${names}]`;
+    grants.set(key, verbs.split(/\s+/).filter(Boolean).sort().join(" "));
+  }
+  return grants;
+}
+
+/** What a service may do beyond what every authenticated user may. */
+function beyond(grants: Grants, baseline: Grants): Record<string, string> {
+  return Object.fromEntries([...grants].filter(([resource, verbs]) => baseline.get(resource) !== verbs).sort());
+}
+
+const crud = "create delete get list patch update watch";
+const expectedGrants: Record<Service, { cluster: Record<string, string>; inNamespace: Record<string, string> }> = {
+  controller: {
+    cluster: {
+      "controllerrevisions.apps": crud,
+      events: "create patch update",
+      "events.events.k8s.io": "create patch update",
+      pods: crud,
+      "runners.octorun.github.io": crud,
+      "runners.octorun.github.io/finalizers": "update",
+      "runners.octorun.github.io/status": "get patch update",
+      "runnersets.octorun.github.io": crud,
+      "runnersets.octorun.github.io/finalizers": "update",
+      "runnersets.octorun.github.io/status": "get patch update",
+      secrets: crud,
+    },
+    // Its leader-election Lease lives in octorun-system, and only there.
+    inNamespace: { "leases.coordination.k8s.io": "create get list patch update watch" },
+  },
+  "admission-webhook": { cluster: {}, inNamespace: {} },
+  "github-ingress": { cluster: {}, inNamespace: {} },
+  "state-metrics": {
+    cluster: { "runners.octorun.github.io": "get list watch", "runnersets.octorun.github.io": "get list watch" },
+    inNamespace: {},
+  },
+};
+
+describe("deploy/ on a real apiserver", {
+  skip: process.env.OCTORUN_TEST_KUBECONFIG
+    ? "installs cluster-wide objects: only against the local control plane"
+    : false,
+}, () => {
+  let cp: ControlPlane;
+  const kubectl = async (args: string[], input?: string) => {
+    const result = await cp.kubectl(args, input);
+    assert.equal(result.code, 0, `kubectl ${args.join(" ")} failed:\n${result.stderr}`);
+    return result;
+  };
+
+  before(async () => {
+    cp = await startControlPlane();
+    // cert-manager's own CRDs, so that Certificates and Issuers are checked by their real schema.
+    await kubectl(["apply", "--server-side", "-f", certManagerCrds]);
+    await kubectl([
+      "wait",
+      "--for=condition=Established",
+      "--timeout=60s",
+      "crd/certificates.cert-manager.io",
+      "crd/issuers.cert-manager.io",
+    ]);
+    // A dry run creates nothing, so the objects inside the namespace need it to exist already.
+    await kubectl(["apply", "--server-side", "-k", join(root, "deploy", "namespace")]);
+  });
+  after(async () => {
+    await cp?.stop();
+  });
+
+  test("a server-side dry run of the whole tree succeeds, with no Pod Security warning", async () => {
+    const { stdout, stderr } = await kubectl([
+      "apply",
+      "-k",
+      join(root, "deploy"),
+      "--server-side",
+      "--dry-run=server",
+    ]);
+    assert.doesNotMatch(stderr, /warning/i, "the apiserver warned about the tree");
+    const applied = stdout.trim().split("\n");
+    assert.ok(
+      applied.every((line) => line.endsWith("serverside-applied (server dry run)")),
+      stdout,
+    );
+    for (const object of [
+      "customresourcedefinition.apiextensions.k8s.io/runners.octorun.github.io",
+      "customresourcedefinition.apiextensions.k8s.io/runnersets.octorun.github.io",
+      "mutatingwebhookconfiguration.admissionregistration.k8s.io/octorun-admission-webhook",
+      "validatingwebhookconfiguration.admissionregistration.k8s.io/octorun-admission-webhook",
+      "statefulset.apps/octorun-nats",
+      "issuer.cert-manager.io/octorun-ca",
+      "certificate.cert-manager.io/octorun-admission-webhook",
+      ...services.flatMap((s) => [
+        `deployment.apps/octorun-${s}`,
+        `serviceaccount/octorun-${s}`,
+        `service/octorun-${s}`,
+        `poddisruptionbudget.policy/octorun-${s}`,
+        `networkpolicy.networking.k8s.io/octorun-${s}`,
+      ]),
+    ])
+      assert.ok(
+        applied.some((line) => line.startsWith(`${object} `)),
+        `${object} is not in the tree`,
+      );
+  });
+
+  describe("installed", () => {
+    let baseline: { cluster: Grants; inNamespace: Grants };
+    const grants = async (user: string, ns: string) =>
+      parseCanIList((await kubectl(["auth", "can-i", "--list", `--as=${user}`, "-n", ns])).stdout);
+    const can = async (user: string, args: string[]) => {
+      const result = await cp.kubectl(["auth", "can-i", ...args, `--as=${serviceAccount(user)}`]);
+      assert.ok(result.code === 0 || result.code === 1, result.stderr);
+      return result.code === 0;
+    };
+
+    before(async () => {
+      await kubectl(["apply", "-k", join(root, "deploy"), "--server-side"]);
+      // What any authenticated user may do anyway: compared against, not granted by octorun.
+      baseline = {
+        cluster: await grants(serviceAccount("nobody"), "default"),
+        inNamespace: await grants(serviceAccount("nobody"), namespace),
+      };
+    });
+
+    for (const service of services) {
+      test(`octorun-${service} is granted exactly what its job needs`, async () => {
+        const user = serviceAccount(`octorun-${service}`);
+        const expected = expectedGrants[service];
+        assert.deepEqual(beyond(await grants(user, "default"), baseline.cluster), expected.cluster);
+        assert.deepEqual(beyond(await grants(user, namespace), baseline.inNamespace), {
+          ...expected.cluster,
+          ...expected.inNamespace,
+        });
+      });
+    }
+
+    test("the controller can reconcile: status, finalizers, runner Pods and Secrets, its Lease", async () => {
+      for (const args of [
+        ["patch", "runners.octorun.github.io", "--subresource=status", "-n", "team-a"],
+        ["update", "runners.octorun.github.io", "--subresource=finalizers", "-n", "team-a"],
+        ["patch", "runnersets.octorun.github.io", "--subresource=status", "-n", "team-a"],
+        ["watch", "runners.octorun.github.io", "--all-namespaces"],
+        ["create", "pods", "-n", "team-a"],
+        ["delete", "pods", "-n", "team-a"],
+        ["create", "secrets", "-n", "team-a"],
+        ["create", "controllerrevisions.apps", "-n", "team-a"],
+        ["create", "events", "-n", "team-a"],
+        ["update", "leases.coordination.k8s.io", "-n", namespace],
+      ])
+        assert.ok(await can("octorun-controller", args), `the controller cannot ${args.join(" ")}`);
+    });
+
+    test("no service can do what is not its job", async () => {
+      const denied: [string, string[]][] = [
+        ["octorun-controller", ["create", "pods", "--subresource=exec", "-n", "team-a"]],
+        ["octorun-controller", ["create", "leases.coordination.k8s.io", "-n", "default"]],
+        ["octorun-controller", ["create", "deployments.apps", "-n", namespace]],
+        ["octorun-controller", ["update", "customresourcedefinitions.apiextensions.k8s.io"]],
+        ["octorun-controller", ["create", "clusterrolebindings.rbac.authorization.k8s.io"]],
+        ["octorun-controller", ["delete", "namespaces"]],
+        ["octorun-github-ingress", ["get", "secrets", "-n", namespace]],
+        ["octorun-github-ingress", ["list", "runners.octorun.github.io", "--all-namespaces"]],
+        ["octorun-github-ingress", ["create", "pods", "-n", "team-a"]],
+        ["octorun-state-metrics", ["create", "runners.octorun.github.io", "-n", "team-a"]],
+        ["octorun-state-metrics", ["patch", "runners.octorun.github.io", "--subresource=status", "-n", "team-a"]],
+        ["octorun-state-metrics", ["delete", "runnersets.octorun.github.io", "-n", "team-a"]],
+        ["octorun-state-metrics", ["get", "secrets", "-n", "team-a"]],
+        ["octorun-state-metrics", ["list", "pods", "-n", "team-a"]],
+        ["octorun-admission-webhook", ["get", "runners.octorun.github.io", "-n", "team-a"]],
+        ["octorun-admission-webhook", ["get", "secrets", "-n", namespace]],
+      ];
+      for (const [user, args] of denied) assert.equal(await can(user, args), false, `${user} can ${args.join(" ")}`);
+    });
+
+    test("the ingress and the webhook get no API token; the others do", async () => {
+      for (const service of services) {
+        const { stdout } = await kubectl(["get", "deployment", `octorun-${service}`, "-n", namespace, "-o", "json"]);
+        const spec = JSON.parse(stdout).spec.template.spec;
+        const holdsNoCredentials = service === "github-ingress" || service === "admission-webhook";
+        assert.equal(spec.automountServiceAccountToken, !holdsNoCredentials, service);
+        assert.equal(spec.serviceAccountName, `octorun-${service}`);
+      }
+    });
+
+    test("every workload is hardened: non-root, read-only root, no capabilities, RuntimeDefault, probes, resources", async () => {
+      const workloads = [...services.map((s) => ["deployment", `octorun-${s}`]), ["statefulset", "octorun-nats"]];
+      for (const [kind, name] of workloads) {
+        const { stdout } = await kubectl(["get", kind ?? "", name ?? "", "-n", namespace, "-o", "json"]);
+        const pod = JSON.parse(stdout).spec.template.spec;
+        assert.equal(pod.securityContext.runAsNonRoot, true, `${name}: runAsNonRoot`);
+        assert.equal(pod.securityContext.seccompProfile?.type, "RuntimeDefault", `${name}: seccomp`);
+        for (const container of pod.containers) {
+          const where = `${name}/${container.name}`;
+          assert.equal(container.securityContext.readOnlyRootFilesystem, true, `${where}: read-only root`);
+          assert.equal(container.securityContext.allowPrivilegeEscalation, false, `${where}: privilege escalation`);
+          assert.deepEqual(container.securityContext.capabilities.drop, ["ALL"], `${where}: capabilities`);
+          assert.ok(container.resources.requests?.cpu && container.resources.requests?.memory, `${where}: requests`);
+          assert.ok(container.resources.limits?.memory, `${where}: memory limit`);
+          assert.ok(container.livenessProbe?.httpGet && container.readinessProbe?.httpGet, `${where}: probes`);
+          if (kind === "deployment") {
+            assert.equal(container.livenessProbe.httpGet.path, "/healthz", `${where}: liveness`);
+            assert.equal(container.readinessProbe.httpGet.path, "/readyz", `${where}: readiness`);
+            const health = container.ports.find((p: { name: string }) => p.name === "health");
+            assert.equal(health?.containerPort, 8081, `${where}: health port`);
+          }
+        }
+      }
+    });
+
+    test("the webhooks fail closed, quickly, without side effects, and leave kube-system and octorun-system alone", async () => {
+      for (const kind of ["mutatingwebhookconfiguration", "validatingwebhookconfiguration"]) {
+        const { stdout } = await kubectl(["get", kind, "octorun-admission-webhook", "-o", "json"]);
+        const configuration = JSON.parse(stdout);
+        assert.equal(
+          configuration.metadata.annotations["cert-manager.io/inject-ca-from"],
+          `${namespace}/octorun-admission-webhook`,
+        );
+        assert.deepEqual(
+          configuration.webhooks.map((w: { name: string }) => w.name).sort(),
+          kind.startsWith("mutating")
+            ? ["mrunner.octorun.github.io", "mrunnerset.octorun.github.io"]
+            : ["vrunner.octorun.github.io", "vrunnerset.octorun.github.io"],
+        );
+        for (const webhook of configuration.webhooks) {
+          assert.equal(webhook.failurePolicy, "Fail", webhook.name);
+          assert.equal(webhook.sideEffects, "None", webhook.name);
+          assert.ok(webhook.timeoutSeconds > 0 && webhook.timeoutSeconds <= 10, webhook.name);
+          assert.deepEqual(webhook.admissionReviewVersions, ["v1"]);
+          assert.deepEqual(webhook.clientConfig.service, {
+            name: "octorun-admission-webhook",
+            namespace,
+            path: webhook.clientConfig.service.path,
+            port: 443,
+          });
+          assert.deepEqual(webhook.namespaceSelector, {
+            matchExpressions: [
+              { key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system", namespace] },
+            ],
+          });
+        }
+      }
+      for (const crd of ["runners.octorun.github.io", "runnersets.octorun.github.io"]) {
+        const { stdout } = await kubectl(["get", "crd", crd, "-o", "json"]);
+        const { metadata, spec } = JSON.parse(stdout);
+        assert.equal(metadata.annotations["cert-manager.io/inject-ca-from"], `${namespace}/octorun-admission-webhook`);
+        assert.equal(spec.conversion.strategy, "Webhook");
+        assert.deepEqual(spec.conversion.webhook.clientConfig.service, {
+          name: "octorun-admission-webhook",
+          namespace,
+          path: "/convert",
+          port: 443,
+        });
+      }
+    });
+
+    test("a Runner in a user namespace is sent to the webhook, which fails closed while it is not running", async () => {
+      await kubectl(["create", "namespace", "team-a"]);
+      const runner = `apiVersion: octorun.github.io/v1alpha2
+kind: Runner
+metadata: {name: r1, namespace: team-a}
+spec: {url: "https://github.com/octo/repo", image: {name: "ghcr.io/octorun/runner:2"}}
+`;
+      const result = await cp.kubectl(["create", "-f", "-"], runner);
+      assert.notEqual(result.code, 0, "a Runner was admitted without the admission webhook");
+      assert.match(result.stderr, /octorun\.github\.io|octorun-admission-webhook/);
+    });
+  });
+});
