@@ -42,7 +42,7 @@ export function parseGitHubUrl(input: string): ParsedGitHubUrl {
   const segments = url.pathname.split("/").filter((segment) => segment !== "");
   const host = url.host.toLowerCase();
   const isGitHubCom = host === "github.com" || host === "www.github.com";
-  const origin = `${url.protocol}//${host}`;
+  const origin = isGitHubCom ? "https://github.com" : `${url.protocol}//${host}`;
   const apiBaseUrl = isGitHubCom ? "https://api.github.com" : `${origin}/api/v3`;
   const base = { host: isGitHubCom ? "github.com" : host, isGitHubCom, apiBaseUrl };
 

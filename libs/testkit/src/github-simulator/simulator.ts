@@ -224,6 +224,35 @@ export class GitHubSimulator {
     return this.state.addRunnerGroup(scope, name);
   }
 
+  /** Registers a runner directly (as if configured earlier), e.g. to fill lists for pagination. */
+  addRunner(
+    scope: ScopeRef,
+    options: { name: string; labels?: string[]; status?: "online" | "offline"; busy?: boolean; groupId?: number },
+  ): SimRunner {
+    const runner: SimRunner = {
+      id: this.state.nextId("runner", 20),
+      name: options.name,
+      scope,
+      os: "linux",
+      status: options.status ?? "offline",
+      busy: options.busy ?? false,
+      labels: (options.labels ?? ["self-hosted"]).map((name) => ({
+        id: this.state.nextId("label", 1),
+        name,
+        type: name === "self-hosted" ? "read-only" : "custom",
+      })),
+      runnerGroupId: options.groupId ?? 1,
+      ephemeral: false,
+      workFolder: "_work",
+      encodedJitConfig: undefined,
+      pod: undefined,
+      jobId: undefined,
+    };
+    this.state.runners.set(runner.id, runner);
+    if (runner.status === "online") this.dispatcher.schedule();
+    return runner;
+  }
+
   runners(): SimRunner[] {
     return [...this.state.runners.values()].sort((a, b) => a.id - b.id);
   }
