@@ -44,7 +44,15 @@ function ensurePnpm() {
   if (!existsSync(pnpmBin)) {
     say(`installing pnpm ${pnpmVersion} into ${prefix}`);
     mkdirSync(prefix, { recursive: true });
-    mustRun("npm", ["install", "--prefix", prefix, "--no-audit", "--no-fund", "--loglevel=error", `pnpm@${pnpmVersion}`]);
+    mustRun("npm", [
+      "install",
+      "--prefix",
+      prefix,
+      "--no-audit",
+      "--no-fund",
+      "--loglevel=error",
+      `pnpm@${pnpmVersion}`,
+    ]);
   }
   return pnpmBin;
 }
@@ -102,11 +110,17 @@ switch (command) {
     setup();
     process.exit(onPinnedNode("e2e/bench/run.ts", args));
     break;
+  case "versions":
+    setup();
+    process.exit(onPinnedNode("scripts/versions.mjs", args));
+    break;
   case "dev":
     setup();
     process.exit(onPinnedNode("e2e/src/sandbox/main.ts", args));
     break;
   default:
-    say("usage: npm run setup | npm test [-- files…] | npm run bench [-- names…] | npm run dev");
+    say(
+      "usage: npm run setup | npm test [-- files…] | npm run bench [-- names…] | npm run dev | node scripts/octorun.mjs versions",
+    );
     process.exit(command === "help" ? 0 : 2);
 }

@@ -4,14 +4,17 @@
 import { spawnSync } from "node:child_process";
 import { globSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const requested = process.argv.slice(2);
-const files = requested.length > 0
-  ? requested
-  : globSync(["libs/*/test/**/*.test.ts", "services/*/test/**/*.test.ts", "e2e/test/**/*.test.ts"], { cwd: root }).sort();
+const files =
+  requested.length > 0
+    ? requested
+    : globSync(["libs/*/test/**/*.test.ts", "services/*/test/**/*.test.ts", "e2e/test/**/*.test.ts"], {
+        cwd: root,
+      }).sort();
 
 if (files.length === 0) {
   process.stderr.write("[octorun] no test files found\n");

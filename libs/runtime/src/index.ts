@@ -1,4 +1,11 @@
-export { type ConfigSchema, commonSettings, type LoadedConfig, loadConfig, mergeSchemas, type SettingSchema } from "./config.ts";
+export {
+  type ConfigSchema,
+  commonSettings,
+  type LoadedConfig,
+  loadConfig,
+  mergeSchemas,
+  type SettingSchema,
+} from "./config.ts";
 export { ConfigError } from "./errors.ts";
 export { HealthServer, type ReadinessCheck } from "./health-server.ts";
 export { closeHttpServer, listen } from "./http-server.ts";

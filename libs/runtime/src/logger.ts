@@ -21,7 +21,12 @@ export function createLogger(options: LoggerOptions): Logger {
   return winston.createLogger({
     level: options.level ?? "info",
     defaultMeta: { service: options.service },
-    format: winston.format.combine(winston.format.errors({ stack: true }), redact, winston.format.timestamp(), winston.format.json()),
+    format: winston.format.combine(
+      winston.format.errors({ stack: true }),
+      redact,
+      winston.format.timestamp(),
+      winston.format.json(),
+    ),
     transports: [transport],
   });
 }

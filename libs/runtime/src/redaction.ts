@@ -24,7 +24,11 @@ export class Redactor {
     if (typeof value === "string") return this.redactString(value) as T;
     if (value === null || typeof value !== "object" || depth > 8) return value;
     if (value instanceof Error) {
-      return { name: value.name, message: this.redactString(value.message), stack: this.redactString(value.stack ?? "") } as T;
+      return {
+        name: value.name,
+        message: this.redactString(value.message),
+        stack: this.redactString(value.stack ?? ""),
+      } as T;
     }
     if (Array.isArray(value)) return value.map((item) => this.redact(item, depth + 1)) as T;
     const copy: Record<string | symbol, unknown> = {};

@@ -1,13 +1,19 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { type ConfigSchema, ConfigError, loadConfig } from "../src/index.ts";
+import { ConfigError, type ConfigSchema, loadConfig } from "../src/index.ts";
 
 const schema: ConfigSchema = {
   properties: {
     NATS_URL: { type: "string", format: "uri", description: "the NATS server" },
     PORT: { type: "integer", minimum: 1, maximum: 65535, default: 8080, description: "listen port" },
     DEBUG: { type: "boolean", default: false, description: "debug mode" },
-    WEBHOOK_SECRET: { type: "array", items: { type: "string" }, minItems: 1, secret: true, description: "webhook secrets" },
+    WEBHOOK_SECRET: {
+      type: "array",
+      items: { type: "string" },
+      minItems: 1,
+      secret: true,
+      description: "webhook secrets",
+    },
   },
   required: ["NATS_URL", "WEBHOOK_SECRET"],
 };

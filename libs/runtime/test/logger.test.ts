@@ -51,6 +51,9 @@ describe("logger", () => {
     logger.info("hidden");
     logger.warn("shown");
     await tick();
-    assert.deepEqual(lines.map((l) => JSON.parse(l).message), ["shown"]);
+    assert.deepEqual(
+      lines.map((l) => JSON.parse(l).message),
+      ["shown"],
+    );
   });
 });

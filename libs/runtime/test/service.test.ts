@@ -43,7 +43,8 @@ function start(env: NodeJS.ProcessEnv): Promise<Started> {
     }, 20);
     void exited.then((code) => {
       clearInterval(timer);
-      if (!lines().some((l) => l.includes('"started"'))) reject(Object.assign(new Error(`exited ${code}`), { lines: lines() }));
+      if (!lines().some((l) => l.includes('"started"')))
+        reject(Object.assign(new Error(`exited ${code}`), { lines: lines() }));
     });
   });
 }

@@ -25,6 +25,8 @@ if ! flock -n 9; then
   printf '[octorun setup] another build is running; waiting for it\n' >&2
   flock 9
 fi
+# Left by a build that was interrupted: never a finished binary, so safe to remove under the lock.
+rm -rf "$BIN"/.build.* "$BIN"/.etcd.tmp "$BIN"/.kwok-stages.tmp
 say() { printf '[octorun setup] %s\n' "$*" >&2; }
 wanted() { [[ " $COMPONENTS " == *" $1 "* ]]; }
 missing() { wanted "$1" && [ ! -x "$BIN/$1" ]; }

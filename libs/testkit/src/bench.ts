@@ -70,7 +70,14 @@ export class BenchCollector {
     const rows = [["bench", "figure", "value", "unit", "goal", "met"]];
     for (const f of this.figures) {
       const met = meetsGoal(f.value, f.goal);
-      rows.push([f.bench, f.figure, format(f.value), f.unit, f.goal ?? "", met === undefined ? "" : met ? "yes" : "NO"]);
+      rows.push([
+        f.bench,
+        f.figure,
+        format(f.value),
+        f.unit,
+        f.goal ?? "",
+        met === undefined ? "" : met ? "yes" : "NO",
+      ]);
     }
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;

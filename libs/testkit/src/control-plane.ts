@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
-import { request } from "node:https";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CoreV1Api, KubeConfig, type V1Pod } from "@kubernetes/client-node";
@@ -145,7 +145,9 @@ async function startControllerManager(bins: Binaries, pki: Pki, group: ProcessGr
     `--secure-port=${port}`,
     "--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics",
   ]);
-  await waitFor("kube-controller-manager", () => httpsGetOk(`https://127.0.0.1:${port}/healthz`), { timeoutMs: 60_000 });
+  await waitFor("kube-controller-manager", () => httpsGetOk(`https://127.0.0.1:${port}/healthz`), {
+    timeoutMs: 60_000,
+  });
 }
 
 async function startScheduler(bins: Binaries, group: ProcessGroup, kubeconfig: string) {

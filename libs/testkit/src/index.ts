@@ -2,7 +2,7 @@ export { type Binaries, binaries, type Component, cacheDir, ensureBinaries, pinn
 export { type ControlPlane, type ControlPlaneOptions, type KubectlResult, startControlPlane } from "./control-plane.ts";
 export { type NatsServer, type NatsServerOptions, type NatsUser, startNatsServer } from "./nats-server.ts";
 export { createPki, type KeyPair, type Pki } from "./pki.ts";
-export { freePort } from "./ports.ts";
+export { freePort, listenHttps } from "./ports.ts";
 export { ProcessGroup } from "./processes.ts";
 export { waitFor } from "./wait.ts";
 export { type Benchmark, BenchCollector, type BenchReport, defineBenchmark, type Figure, meetsGoal } from "./bench.ts";

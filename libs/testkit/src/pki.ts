@@ -43,8 +43,22 @@ function leaf(dir: string, name: string, subject: string, usage: "serverAuth" | 
   ];
   writeFileSync(join(dir, `${name}.ext`), `${extensions.join("\n")}\n`);
   openssl(dir, [
-    "x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-    "-days", "365", "-sha256", "-extfile", `${name}.ext`, "-out", `${name}.crt`,
+    "x509",
+    "-req",
+    "-in",
+    `${name}.csr`,
+    "-CA",
+    "ca.crt",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-days",
+    "365",
+    "-sha256",
+    "-extfile",
+    `${name}.ext`,
+    "-out",
+    `${name}.crt`,
   ]);
   return pair(dir, name);
 }
@@ -54,13 +68,31 @@ export function createPki(dir: string, extraServerNames: string[] = []): Pki {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   openssl(dir, ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key"]);
   openssl(dir, [
-    "req", "-x509", "-new", "-key", "ca.key", "-sha256", "-days", "365", "-subj", "/CN=octorun-test-ca",
-    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
-    "-out", "ca.crt",
+    "req",
+    "-x509",
+    "-new",
+    "-key",
+    "ca.key",
+    "-sha256",
+    "-days",
+    "365",
+    "-subj",
+    "/CN=octorun-test-ca",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+    "-out",
+    "ca.crt",
   ]);
   const apiserverNames = [
-    "DNS:localhost", "DNS:kubernetes", "DNS:kubernetes.default", "DNS:kubernetes.default.svc",
-    "DNS:kubernetes.default.svc.cluster.local", "IP:127.0.0.1", "IP:10.0.0.1",
+    "DNS:localhost",
+    "DNS:kubernetes",
+    "DNS:kubernetes.default",
+    "DNS:kubernetes.default.svc",
+    "DNS:kubernetes.default.svc.cluster.local",
+    "IP:127.0.0.1",
+    "IP:10.0.0.1",
   ].join(",");
   const webhookNames = ["DNS:localhost", "IP:127.0.0.1", ...extraServerNames.map((n) => `DNS:${n}`)].join(",");
   const apiserver = leaf(dir, "apiserver", "/CN=kube-apiserver", "serverAuth", apiserverNames);

@@ -1,3 +1,4 @@
+import type { Server as HttpsServer } from "node:https";
 import { createServer } from "node:net";
 
 /** A free TCP port on loopback, as the kernel picks it. */
@@ -9,6 +10,17 @@ export function freePort(): Promise<number> {
       const address = server.address();
       const port = typeof address === "object" && address ? address.port : 0;
       server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Listens on a free loopback port and resolves with it. */
+export function listenHttps(server: HttpsServer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      resolve(typeof address === "object" && address ? address.port : 0);
     });
   });
 }

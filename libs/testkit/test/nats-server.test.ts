@@ -11,7 +11,12 @@ describe("real nats-server with JetStream", () => {
     server = await startNatsServer({
       users: [
         { user: "admin", password: "admin-pass" },
-        { user: "ingress", password: "ingress-pass", publish: ["octorun.jobs.>", "$JS.API.>"], subscribe: ["_INBOX.>"] },
+        {
+          user: "ingress",
+          password: "ingress-pass",
+          publish: ["octorun.jobs.>", "$JS.API.>"],
+          subscribe: ["_INBOX.>"],
+        },
       ],
     });
   });
@@ -36,7 +41,11 @@ describe("real nats-server with JetStream", () => {
     const nc = await admin();
     const jsm = await nc.jetstreamManager();
     await jsm.streams.add({ name: "REDELIVER", subjects: ["redeliver.>"] });
-    await jsm.consumers.add("REDELIVER", { durable_name: "worker", ack_policy: AckPolicy.Explicit, ack_wait: nanos(1_000) });
+    await jsm.consumers.add("REDELIVER", {
+      durable_name: "worker",
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: nanos(1_000),
+    });
     await nc.jetstream().publish("redeliver.x", codec.encode("job-1"));
     const first = await (await nc.jetstream().consumers.get("REDELIVER", "worker")).next({ expires: 5_000 });
     assert.equal(first && codec.decode(first.data), "job-1");
@@ -95,7 +104,10 @@ describe("real nats-server with JetStream", () => {
       return undefined;
     })();
     assert.match(String(subscribeError?.message), /permissions violation/i);
-    assert.ok(errors.some((e) => /PERMISSIONS_VIOLATION/i.test(e)), `status errors: ${errors.join(", ")}`);
+    assert.ok(
+      errors.some((e) => /PERMISSIONS_VIOLATION/i.test(e)),
+      `status errors: ${errors.join(", ")}`,
+    );
     await observer.flush();
     assert.deepEqual(seen, []);
     await assert.rejects(connect({ servers: server.url, user: "ingress", pass: "wrong" }), /authorization/i);
