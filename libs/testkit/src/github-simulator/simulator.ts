@@ -25,7 +25,7 @@ import {
   remaining,
   secondaryLimitBody,
 } from "./rate-limits.ts";
-import { RunnerEmulation, type RunnerEmulationOptions } from "./runner-emulation.ts";
+import { type EmulatedPod, RunnerEmulation, type RunnerEmulationOptions } from "./runner-emulation.ts";
 import {
   type JobConclusion,
   type ScopeRef,
@@ -259,6 +259,11 @@ export class GitHubSimulator {
   runner(id: number): SimRunner | undefined {
     return this.state.runners.get(id);
   }
+  /** What the runner emulation made of each runner Pod it saw (`namespace/name` → runner id or problem). */
+  runnerPods(): EmulatedPod[] {
+    return [...(this.emulation?.pods.values() ?? [])];
+  }
+
   /** Marks a runner online or offline directly (without runner emulation). */
   setRunnerStatus(id: number, status: "online" | "offline"): void {
     const runner = this.state.runners.get(id);
