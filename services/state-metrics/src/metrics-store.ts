@@ -1,4 +1,3 @@
-import type { KubernetesObject } from "@kubernetes/client-node";
 import { type FamilyGenerator, headerOf, renderFamilies } from "./family.ts";
 
 /**
@@ -6,7 +5,12 @@ import { type FamilyGenerator, headerOf, renderFamilies } from "./family.ts";
  * uid, one piece of exposition text per family, rendered when the object changes. A scrape only
  * writes the pieces out, family by family, so its cost does not depend on rendering.
  */
-export class MetricsStore<T extends KubernetesObject> {
+/** What a store needs of an object: its identity. */
+export interface StoredObject {
+  metadata?: { uid?: string; namespace?: string; name?: string };
+}
+
+export class MetricsStore<T extends StoredObject> {
   readonly families: readonly FamilyGenerator<T>[];
   readonly #headers: string[];
   readonly #rendered = new Map<string, string[]>();
@@ -58,7 +62,7 @@ export class MetricsStore<T extends KubernetesObject> {
   }
 }
 
-function uidOf(obj: KubernetesObject): string {
+function uidOf(obj: StoredObject): string {
   // Objects always have a uid from the apiserver; namespace/name is a fallback for hand-made ones.
   return obj.metadata?.uid ?? `${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`;
 }

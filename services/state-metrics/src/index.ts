@@ -1,0 +1,45 @@
+// Composition root of state-metrics: config, the Kubernetes client, the NATS connection, the
+// informers and stores, the job consumer and the /metrics server; ready once the caches are filled.
+
+import { BusConnection, busConnectionOptions } from "@octorun/bus";
+import { KubeClient, loadKubeConfig } from "@octorun/kube";
+import { runService } from "@octorun/runtime";
+import { parseAllowlist } from "./label-names.ts";
+import { type StateMetricsConfig, stateMetricsSettings } from "./settings.ts";
+import { StateMetrics } from "./state-metrics.ts";
+
+export { type StateMetricsConfig, stateMetricsSettings } from "./settings.ts";
+export { StateMetrics, type StateMetricsOptions } from "./state-metrics.ts";
+
+if (import.meta.main) {
+  await runService<StateMetricsConfig>({
+    name: "state-metrics",
+    settings: stateMetricsSettings,
+    async start({ config, logger, registry, health, shutdown }) {
+      const kube = new KubeClient(loadKubeConfig(), { fieldManager: "octorun-state-metrics" });
+      const bus = new BusConnection({ ...busConnectionOptions(config, "octorun-state-metrics"), logger });
+      bus.start();
+      shutdown.add("nats", () => bus.close());
+      const service = new StateMetrics({
+        kube,
+        bus,
+        registry,
+        logger,
+        metricsHost: config.METRICS_HOST,
+        metricsPort: config.METRICS_PORT,
+        ...(config.WATCH_NAMESPACE ? { namespace: config.WATCH_NAMESPACE } : {}),
+        metadataLabelsAllowlist: parseAllowlist(config.METRIC_LABELS_ALLOWLIST),
+        jobLabelsAllowlist: config.JOB_LABELS_ALLOWLIST,
+        consumerName: config.JOB_CONSUMER_NAME,
+        relistMs: config.RELIST_INTERVAL_SECONDS * 1000,
+      });
+      health.addReadinessCheck("caches", () => service.ready());
+      shutdown.add("state metrics", () => service.stop());
+      // Not awaited: /healthz answers while the caches fill; /readyz says when they are.
+      service.start().catch((error: unknown) => {
+        logger.error("state-metrics failed to start", { error: (error as Error).message });
+        void shutdown.shutdown("start-up failed");
+      });
+    },
+  });
+}

@@ -1,0 +1,61 @@
+import { type BusConfig, busSettings } from "@octorun/bus";
+import { type ConfigSchema, mergeSchemas } from "@octorun/runtime";
+
+export interface StateMetricsConfig extends BusConfig {
+  METRICS_HOST: string;
+  METRICS_PORT: number;
+  WATCH_NAMESPACE?: string;
+  METRIC_LABELS_ALLOWLIST: string[];
+  JOB_LABELS_ALLOWLIST: string[];
+  JOB_CONSUMER_NAME: string;
+  RELIST_INTERVAL_SECONDS: number;
+}
+
+export const stateMetricsSettings: ConfigSchema = mergeSchemas(busSettings, {
+  properties: {
+    METRICS_HOST: {
+      type: "string",
+      default: "0.0.0.0",
+      description: "address of the /metrics endpoint Prometheus scrapes",
+    },
+    METRICS_PORT: {
+      type: "integer",
+      minimum: 0,
+      maximum: 65535,
+      default: 8080,
+      description: "port of the /metrics endpoint with the Runner, RunnerSet and job series",
+    },
+    WATCH_NAMESPACE: {
+      type: "string",
+      pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+      maxLength: 63,
+      description: "export the Runners and RunnerSets of this namespace only (default: every namespace)",
+    },
+    METRIC_LABELS_ALLOWLIST: {
+      type: "array",
+      items: { type: "string", minLength: 1 },
+      default: ["*"],
+      description:
+        "metadata labels exported as label_* on octorun_runner_labels and octorun_runnerset_labels, comma-separated; * for all",
+    },
+    JOB_LABELS_ALLOWLIST: {
+      type: "array",
+      items: { type: "string", minLength: 1, not: { const: "*" } },
+      default: ["runnerset", "runner"],
+      description:
+        "GitHub runs-on label names (key of key=value, or a plain label) exported as label_* on octorun_jobs_queued, comma-separated; * is not allowed (unbounded)",
+    },
+    JOB_CONSUMER_NAME: {
+      type: "string",
+      pattern: "^[A-Za-z0-9_-]{1,64}$",
+      default: "octorun-state-metrics",
+      description: "name of this service's durable consumer on the job stream",
+    },
+    RELIST_INTERVAL_SECONDS: {
+      type: "integer",
+      minimum: 0,
+      default: 600,
+      description: "how often the caches list again to heal missed watch events (0: never)",
+    },
+  },
+});
