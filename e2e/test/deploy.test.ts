@@ -4,6 +4,9 @@
 // nats-server), the runner image's entrypoint (shellcheck, and run against stand-ins of the
 // GitHub runner's scripts) and docker-compose.yaml (docker compose config).
 import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type ControlPlane, startControlPlane } from "@octorun/testkit";
@@ -290,5 +293,162 @@ spec: {url: "https://github.com/octo/repo", image: {name: "ghcr.io/octorun/runne
       assert.notEqual(result.code, 0, "a Runner was admitted without the admission webhook");
       assert.match(result.stderr, /octorun\.github\.io|octorun-admission-webhook/);
     });
+  });
+});
+
+/** The first of the commands that runs (`--version` exits 0), or undefined. */
+function findTool(candidates: string[][]): string[] | undefined {
+  return candidates.find(([command, ...args]) => {
+    const result = spawnSync(command ?? "", [...args, "--version"], { stdio: "ignore" });
+    return result.status === 0;
+  });
+}
+
+describe("runner/entrypoint.sh", () => {
+  const entrypoint = join(root, "runner", "entrypoint.sh");
+  const shellcheck = findTool([["shellcheck"]]);
+
+  test("passes shellcheck", {
+    skip: shellcheck ? false : "shellcheck is not installed (apt-get install shellcheck)",
+  }, () => {
+    const result = spawnSync("shellcheck", ["--shell=bash", "--severity=style", entrypoint], { encoding: "utf8" });
+    assert.equal(result.status, 0, result.stdout + result.stderr);
+  });
+
+  // Stand-ins for the GitHub runner's run.sh and config.sh: they record how they were called.
+  // run.sh exits with FAKE_RUN_EXIT, or runs until SIGTERM (143); `config.sh remove` fails
+  // FAKE_REMOVE_FAILURES times before it succeeds.
+  const runSh = `#!/usr/bin/env bash
+echo "run.sh args=[$*] jit=[\${ACTIONS_RUNNER_INPUT_JITCONFIG:-}] token-env=[\${RUNNER_TOKEN:-}]" >> "$FAKE_LOG"
+if [[ -n "\${FAKE_RUN_EXIT:-}" ]]; then exit "$FAKE_RUN_EXIT"; fi
+sleep 60 &
+trap 'kill $!; echo "run.sh got SIGTERM" >> "$FAKE_LOG"; exit 143' TERM
+wait
+`;
+  const configSh = `#!/usr/bin/env bash
+echo "config.sh $*" >> "$FAKE_LOG"
+if [[ "$1" == remove ]]; then
+  count=$(cat "$FAKE_LOG.removes" 2>/dev/null || echo 0); echo $((count + 1)) > "$FAKE_LOG.removes"
+  if (( count < \${FAKE_REMOVE_FAILURES:-0} )); then exit 1; fi
+fi
+`;
+
+  let dir: string;
+  let secrets: string;
+  let log: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "octorun-entrypoint-"));
+    mkdirSync(join(dir, "home"));
+    writeFileSync(join(dir, "home", "run.sh"), runSh);
+    writeFileSync(join(dir, "home", "config.sh"), configSh);
+    chmodSync(join(dir, "home", "run.sh"), 0o755);
+    chmodSync(join(dir, "home", "config.sh"), 0o755);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  let run = 0;
+  function start(env: Record<string, string>, files: Record<string, string> = {}) {
+    run += 1;
+    secrets = join(dir, `secret-${run}`);
+    mkdirSync(secrets);
+    for (const [name, content] of Object.entries(files)) writeFileSync(join(secrets, name), content);
+    log = join(dir, `log-${run}`);
+    const child = spawn("bash", [entrypoint], {
+      env: {
+        PATH: process.env.PATH,
+        RUNNER_HOME: join(dir, "home"),
+        RUNNER_SECRET_DIR: secrets,
+        FAKE_LOG: log,
+        ...env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    const exited = new Promise<{ code: number | null; stderr: string }>((resolve) =>
+      child.on("exit", (code) => resolve({ code, stderr })),
+    );
+    return { child, exited };
+  }
+  const calls = () => (existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : []);
+  const until = async (what: string, predicate: () => boolean) => {
+    const deadline = Date.now() + 10_000;
+    while (!predicate()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${calls().join(" | ")}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+
+  test("JIT mode: starts run.sh from the Secret's jitconfig, hands it over out of the argument list, never runs config.sh", async () => {
+    const { exited } = start({ FAKE_RUN_EXIT: "0", RUNNER_NAME: "r1" }, { jitconfig: "eyJqaXQiOiJjb25maWcifQ==\n" });
+    assert.equal((await exited).code, 0);
+    assert.deepEqual(calls(), ["run.sh args=[] jit=[eyJqaXQiOiJjb25maWcifQ==] token-env=[]"]);
+  });
+
+  test("JIT mode: SIGTERM stops the runner and the entrypoint exits with its status", async () => {
+    const { child, exited } = start({}, { jitconfig: "eyJqaXQi" });
+    await until("run.sh", () => calls().length === 1);
+    child.kill("SIGTERM");
+    assert.equal((await exited).code, 143);
+    assert.deepEqual(calls().slice(1), ["run.sh got SIGTERM"]);
+  });
+
+  test("token mode: registers an ephemeral runner with the runner-pod.md settings, then runs it", async () => {
+    const { exited } = start(
+      {
+        FAKE_RUN_EXIT: "0",
+        URL: "https://github.com/octo/repo",
+        RUNNER_NAME: "r2",
+        RUNNER_LABELS: "runner=r2,size=large",
+        RUNNER_WORKDIR: "/work",
+      },
+      { token: "AABBCC\n" },
+    );
+    assert.equal((await exited).code, 0);
+    assert.deepEqual(calls(), [
+      "config.sh --unattended --url https://github.com/octo/repo --name r2 --token AABBCC --labels runner=r2,size=large --runnergroup Default --work /work --replace --ephemeral",
+      "run.sh args=[] jit=[] token-env=[]",
+    ]);
+  });
+
+  test("token mode: SIGTERM stops the runner and removes its registration, retrying with the renewed token", async () => {
+    const { child, exited } = start(
+      {
+        URL: "https://github.com/octo",
+        RUNNER_NAME: "r3",
+        FAKE_REMOVE_FAILURES: "1",
+        RUNNER_REMOVE_RETRY_SECONDS: "1",
+      },
+      { token: "OLD" },
+    );
+    await until("run.sh", () => calls().length === 2);
+    child.kill("SIGTERM");
+    await until("the first removal", () => calls().some((line) => line.startsWith("config.sh remove")));
+    // The controller renews the token in the Secret; the retry reads it again.
+    writeFileSync(join(secrets, "token"), "NEW");
+    const { code } = await exited;
+    assert.equal(code, 0);
+    assert.deepEqual(calls().slice(2), [
+      "run.sh got SIGTERM",
+      "config.sh remove --unattended --token OLD",
+      "config.sh remove --unattended --token NEW",
+    ]);
+  });
+
+  test("without a JIT configuration or a token it stops with a message naming both", async () => {
+    const { exited } = start({ URL: "https://github.com/octo", RUNNER_NAME: "r4" });
+    const { code, stderr } = await exited;
+    assert.equal(code, 1);
+    assert.match(stderr, /neither a JIT configuration .*jitconfig.* nor a registration token .*token/);
+    assert.deepEqual(calls(), []);
+  });
+
+  test("token mode without URL stops with a message naming it", async () => {
+    const { exited } = start({ RUNNER_NAME: "r5" }, { token: "T" });
+    const { code, stderr } = await exited;
+    assert.equal(code, 1);
+    assert.match(stderr, /URL is not set/);
   });
 });
