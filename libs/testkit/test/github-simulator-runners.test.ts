@@ -141,4 +141,49 @@ describe("GitHub simulator runner emulation (real apiserver + kwok)", () => {
     assert.match(seen.problem ?? "", /not issued by this GitHub/);
     assert.equal(sim.runner(jit.runner.id)?.status, "offline");
   });
+
+  test("registration-token mode: a Pod with a registration token and the runner env registers an online runner", async () => {
+    const response = await fetch(`${sim.apiUrl}/orgs/acme/actions/runners/registration-token`, {
+      method: "POST",
+      headers: { authorization: `token ${token}` },
+    });
+    const { token: registrationToken } = (await response.json()) as { token: string };
+    await core.createNamespacedSecret({
+      namespace: NS,
+      body: { metadata: { name: "runner-c-registration-token" }, stringData: { token: registrationToken } },
+    });
+    await core.createNamespacedPod({
+      namespace: NS,
+      body: {
+        metadata: { name: "runner-c", labels: { "app.kubernetes.io/name": "runner" } },
+        spec: {
+          containers: [
+            {
+              name: "runner",
+              image: "ghcr.io/actions/actions-runner:latest",
+              env: [
+                { name: "URL", value: `${sim.url}/acme` },
+                { name: "RUNNER_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+                { name: "RUNNER_LABELS", value: "runner=runner-c,gpu" },
+                { name: "RUNNER_GROUP", value: "Default" },
+              ],
+              volumeMounts: [
+                { name: "token", mountPath: "/var/run/secrets/runner.octorun.github.io/registration-token" },
+              ],
+            },
+          ],
+          volumes: [{ name: "token", secret: { secretName: "runner-c-registration-token" } }],
+        },
+      },
+    });
+    const runner = await waitFor("runner-c registered", () => sim.runners().find((r) => r.name === "runner-c"), {
+      timeoutMs: 30_000,
+    });
+    assert.equal(runner.status, "online");
+    assert.deepEqual(runner.scope, { kind: "organization", org: "acme" });
+    assert.deepEqual(
+      runner.labels.map((l) => l.name),
+      ["self-hosted", "Linux", "X64", "runner=runner-c", "gpu"],
+    );
+  });
 });

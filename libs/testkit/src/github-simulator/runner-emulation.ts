@@ -7,7 +7,12 @@
 // The contract with the controller (configurable, see README.md):
 // - runner Pods: the Pods matching `labelSelector` (default: every Pod; Pods without a JIT config are ignored);
 // - the JIT configuration: a key named one of `jitConfigKeys` (default `jitconfig`, `encoded_jit_config`)
-//   in a Secret that the Pod mounts as a volume (or references from a container env `secretKeyRef`).
+//   in a Secret that the Pod mounts as a volume (or references from a container env `secretKeyRef`);
+// - or, registration-token mode (the original octorun's contract, runner-pod.md): a key named one of
+//   `registrationTokenKeys` (default `token`) holding a registration token this GitHub issued, and
+//   the container env `URL`, `RUNNER_NAME` (value or fieldRef metadata.name), `RUNNER_LABELS`
+//   (comma-separated), `RUNNER_GROUP` (default `Default`): the emulated `config.sh --ephemeral
+//   --replace` registers the runner, online at once.
 import {
   CoreV1Api,
   type Informer,
@@ -27,6 +32,8 @@ export interface RunnerEmulationOptions {
   labelSelector?: string;
   /** Secret keys that may hold the encoded JIT configuration. */
   jitConfigKeys?: string[];
+  /** Secret keys that may hold a registration token (registration-token mode). */
+  registrationTokenKeys?: string[];
 }
 
 export interface EmulatedPod {
@@ -105,7 +112,20 @@ export class RunnerEmulation implements RunnerExit {
     if (known?.runnerId !== undefined) return;
     const entry: EmulatedPod = { namespace, name, runnerId: undefined, problem: undefined };
     this.pods.set(key, entry);
-    const encoded = await this.readJitConfig(pod);
+    const secrets = await this.readSecrets(pod);
+    const encoded = pick(secrets, this.keys());
+    const registrationToken = pick(secrets, this.options.registrationTokenKeys ?? ["token"]);
+    if (encoded === undefined && registrationToken !== undefined) {
+      const registered = this.register(pod, registrationToken);
+      if (typeof registered === "string") {
+        entry.problem = registered;
+        return;
+      }
+      entry.runnerId = registered.id;
+      registered.pod = { namespace, name };
+      this.dispatcher.schedule();
+      return;
+    }
     if (encoded === undefined) {
       entry.problem = `no Secret with a key ${this.keys().join(" or ")} is mounted`;
       return;
@@ -126,7 +146,57 @@ export class RunnerEmulation implements RunnerExit {
     return this.options.jitConfigKeys ?? ["jitconfig", "encoded_jit_config"];
   }
 
-  private async readJitConfig(pod: V1Pod): Promise<string | undefined> {
+  /** `config.sh --unattended --ephemeral --replace` with a registration token: the runner exists and is online. */
+  private register(pod: V1Pod, token: string): SimRunner | string {
+    const issued = this.state.registrationTokens.get(token);
+    if (!issued || issued.expiresAt <= Date.now())
+      return "the registration token was not issued by this GitHub, or it expired";
+    const container = pod.spec?.containers?.[0];
+    const env = (name: string): string | undefined => {
+      const variable = container?.env?.find((e) => e.name === name);
+      if (variable?.value !== undefined) return variable.value;
+      if (variable?.valueFrom?.fieldRef?.fieldPath === "metadata.name") return pod.metadata?.name;
+      return undefined;
+    };
+    const name = env("RUNNER_NAME");
+    if (!name) return "registration-token mode needs the RUNNER_NAME env";
+    const groupName = env("RUNNER_GROUP") || "Default";
+    const group = this.state.groupsOf(issued.scope).find((g) => g.name.toLowerCase() === groupName.toLowerCase());
+    if (!group) return `no runner group ${groupName}`;
+    for (const old of this.state.runnersOf(issued.scope)) {
+      if (old.name.toLowerCase() === name.toLowerCase() && !old.busy) this.state.runners.delete(old.id); // --replace
+    }
+    const labels = [
+      "self-hosted",
+      "Linux",
+      "X64",
+      ...(env("RUNNER_LABELS") ?? "").split(",").filter((l) => l.trim() !== ""),
+    ];
+    const runner: SimRunner = {
+      id: this.state.nextId("runner", 20),
+      name,
+      scope: issued.scope,
+      os: "linux",
+      status: "online",
+      busy: false,
+      labels: labels.map((label, i) => ({
+        id: this.state.nextId("label", 1),
+        name: label.trim(),
+        type: i < 3 ? "read-only" : "custom",
+      })),
+      runnerGroupId: group.id,
+      ephemeral: true,
+      workFolder: env("RUNNER_WORKDIR") || "_work",
+      encodedJitConfig: undefined,
+      pod: undefined,
+      jobId: undefined,
+    };
+    this.state.runners.set(runner.id, runner);
+    return runner;
+  }
+
+  /** The string data of every Secret the Pod mounts or references. */
+  private async readSecrets(pod: V1Pod): Promise<Record<string, string>[]> {
     const namespace = pod.metadata?.namespace ?? "";
     const secretNames = new Set<string>();
     for (const volume of pod.spec?.volumes ?? []) {
@@ -137,20 +207,20 @@ export class RunnerEmulation implements RunnerExit {
         if (env.valueFrom?.secretKeyRef?.name) secretNames.add(env.valueFrom.secretKeyRef.name);
       }
     }
+    const found: Record<string, string>[] = [];
     for (const secretName of secretNames) {
       try {
         const secret = await this.core.readNamespacedSecret({ namespace, name: secretName });
-        for (const key of this.keys()) {
-          const value = secret.data?.[key];
-          if (value) return Buffer.from(value, "base64").toString("utf8").trim();
-          const plain = secret.stringData?.[key];
-          if (plain) return plain.trim();
-        }
+        found.push(
+          Object.fromEntries(
+            Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8").trim()]),
+          ),
+        );
       } catch {
         // Not there (yet): the kubelet would not start the Pod either.
       }
     }
-    return undefined;
+    return found;
   }
 
   /** The runner this configuration belongs to: its `.runner` file names the id, and it must be the exact config GitHub issued. */
@@ -203,4 +273,13 @@ export class RunnerEmulation implements RunnerExit {
     };
     await this.core.replaceNamespacedPodStatus({ namespace, name, body: pod });
   }
+}
+
+function pick(secrets: Record<string, string>[], keys: string[]): string | undefined {
+  for (const data of secrets) {
+    for (const key of keys) {
+      if (data[key]) return data[key];
+    }
+  }
+  return undefined;
 }
