@@ -8,6 +8,7 @@ import { Octokit } from "@octokit/core";
 import { GitHubConfigError } from "./errors.ts";
 import { GitHubMetrics } from "./metrics.ts";
 import { RateBudget } from "./rate-limit.ts";
+import { RequestGate } from "./request-gate.ts";
 import { RunnerClient } from "./runner-client.ts";
 import { defaultPolicy, GitHubTransport, type RawResponse, type RequestFn } from "./transport.ts";
 import type { GitHubClientConfig, GitHubRunnerClient, RateLimitPolicy } from "./types.ts";
@@ -34,7 +35,7 @@ class GitHubClientImpl implements GitHubClient {
   private readonly apps = new Map<string, App>();
   private readonly installations = new Map<string, Promise<number>>();
   private readonly transports = new Map<string, GitHubTransport>();
-  private readonly budgets = new Map<string, RateBudget>();
+  private readonly budgets = new Map<string, { budget: RateBudget; gate: RequestGate }>();
   private readonly groupCache = new Map<string, { id: number; expires: number }>();
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -121,7 +122,12 @@ class GitHubClientImpl implements GitHubClient {
     const key = `installation:${installationId}@${target.apiBaseUrl}`;
     let octokit: Promise<Octokit> | undefined;
     return this.transport(key, `installation:${installationId}`, async (route, params) => {
-      octokit ??= this.app(target.apiBaseUrl).getInstallationOctokit(installationId);
+      octokit ??= this.app(target.apiBaseUrl)
+        .getInstallationOctokit(installationId)
+        .catch((error: unknown) => {
+          octokit = undefined; // tried again by the next request
+          throw error;
+        });
       return (await octokit).request(route, params) as Promise<RawResponse>;
     });
   }
@@ -129,14 +135,15 @@ class GitHubClientImpl implements GitHubClient {
   private transport(key: string, budgetLabel: string, request: RequestFn): GitHubTransport {
     let transport = this.transports.get(key);
     if (!transport) {
-      let budget = this.budgets.get(key);
-      if (!budget) {
-        budget = new RateBudget(budgetLabel);
-        this.budgets.set(key, budget);
+      let shared = this.budgets.get(key);
+      if (!shared) {
+        shared = { budget: new RateBudget(budgetLabel), gate: new RequestGate() };
+        this.budgets.set(key, shared);
       }
       transport = new GitHubTransport({
         request,
-        budget,
+        budget: shared.budget,
+        gate: shared.gate,
         metrics: this.metrics,
         policy: this.policy,
         now: this.now,

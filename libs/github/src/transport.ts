@@ -6,6 +6,7 @@ import { GitHubRateLimitError, GitHubServerError } from "./errors.ts";
 import { toGitHubError } from "./http-errors.ts";
 import type { GitHubMetrics } from "./metrics.ts";
 import { classifyRateLimit, type RateBudget, type ResponseInfo, serverErrorBackoff } from "./rate-limit.ts";
+import type { RequestGate } from "./request-gate.ts";
 import type { GitHubClientConfig, RateLimitPolicy } from "./types.ts";
 
 export interface RawResponse {
@@ -30,6 +31,8 @@ const REQUEST_TIMEOUT_MS = 30_000;
 export interface TransportOptions {
   request: RequestFn;
   budget: RateBudget;
+  /** Concurrency limits of the budget (shared by every client of the installation). */
+  gate: RequestGate;
   metrics: GitHubMetrics;
   policy: RateLimitPolicy;
   now: () => number;
@@ -55,22 +58,28 @@ export class GitHubTransport {
     const { budget, metrics, policy, now, sleep, logger } = this.options;
     let serverFailures = 0;
     let rateLimitRounds = 0;
+    const write = !route.startsWith("GET ");
     for (;;) {
-      await this.waitTurn(operation);
-      const started = now();
       let info: ResponseInfo;
       let cause: unknown;
+      const release = await this.options.gate.acquire(write);
       try {
-        const response = await this.options.request(route, {
-          ...params,
-          request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) },
-        });
-        this.record(operation, response.status, started, response.headers);
-        budget.succeeded();
-        return response as RawResponse & { data: T };
-      } catch (error) {
-        ({ info, cause } = responseInfo(error));
-        this.record(operation, info.status, started, info.headers);
+        await this.waitTurn(operation);
+        const started = now();
+        try {
+          const response = await this.options.request(route, {
+            ...params,
+            request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) },
+          });
+          this.record(operation, response.status, started, response.headers);
+          budget.succeeded();
+          return response as RawResponse & { data: T };
+        } catch (error) {
+          ({ info, cause } = responseInfo(error));
+          this.record(operation, info.status, started, info.headers);
+        }
+      } finally {
+        release();
       }
 
       const hit = classifyRateLimit(info, now(), policy.secondaryFallbackMs, budget.secondaryStrikes);

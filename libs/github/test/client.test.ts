@@ -200,6 +200,31 @@ describe("GitHub client against the simulator", () => {
     assert.ok(sim.runner(holder.id), "the busy runner is left alone");
   });
 
+  test("writes of one installation go one at a time; reads run alongside", async () => {
+    const github = createGitHubClient({ auth: appAuth() });
+    const org = await github.forUrl(`${sim.url}/acme`);
+    await org.runnerGroupId("Default");
+    sim.clearRequests();
+    sim.injectFault({ operation: JIT.org, delayMs: 150, times: 3 });
+    sim.injectFault({ operation: JIT.list, delayMs: 150, times: 2 });
+    await Promise.all([
+      ...[1, 2, 3].map((i) => org.generateJitConfig({ name: `serial-${i}`, labels: ["self-hosted"] })),
+      org.listRunners(),
+      org.listRunners(),
+    ]);
+    const writes = sim.requests({ operationId: JIT.org });
+    assert.equal(writes.length, 3);
+    for (let i = 1; i < writes.length; i++) {
+      const previous = writes[i - 1] as { at: number; durationMs: number };
+      assert.ok(
+        (writes[i]?.at ?? 0) >= previous.at + previous.durationMs,
+        "a write started before the previous one ended",
+      );
+    }
+    const reads = sim.requests({ operationId: JIT.list });
+    assert.ok(Math.abs((reads[0]?.at ?? 0) - (reads[1]?.at ?? 0)) < 100, "reads are not serialized");
+  });
+
   test("typed errors: forbidden with the permission GitHub named, not found, authentication, server error after bounded retries", async () => {
     const weakId = sim.addInstallation({ appId: app.appId, account: "other", permissions: { metadata: "read" } });
     const weak = createGitHubClient({ auth: { ...appAuth(), installationId: weakId } });
