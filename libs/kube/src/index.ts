@@ -19,6 +19,7 @@ export {
   toRfc3339,
 } from "./conditions.ts";
 export { retryOnConflict } from "./conflict.ts";
+export { controllerOwnerKey, enqueueOnChange } from "./enqueue.ts";
 export {
   isAlreadyExists,
   isConflict,
@@ -35,6 +36,7 @@ export { type IndexFunction, Informer, type InformerHandlers, type InformerOptio
 export { type LoadKubeConfigOptions, loadKubeConfig } from "./kubeconfig.ts";
 export { LeaderElector, type LeaderElectorOptions } from "./leader-election.ts";
 export { type KubeLogger, silentLogger } from "./log.ts";
+export { RunnerSets, Runners } from "./octorun-resources.ts";
 export { controllerOf, isOwnedBy, ownerReference } from "./owner-references.ts";
 export {
   done,
