@@ -5,6 +5,13 @@ import { AdmissionWebhookServer } from "./server.ts";
 import { type WebhookConfig, webhookSettings } from "./settings.ts";
 
 export {
+  type ClientConfig,
+  conversionClientConfig,
+  mutatingWebhookConfiguration,
+  validatingWebhookConfiguration,
+  type WebhookTarget,
+} from "./registration.ts";
+export {
   AdmissionWebhookServer,
   type AdmissionWebhookServerOptions,
   CONVERSION_WEBHOOK_PATH,

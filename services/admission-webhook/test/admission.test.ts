@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { checkRequestKind, mutate, validate } from "../src/admission.ts";
-import type { AdmissionRequest } from "../src/admission-review.ts";
+import type { AdmissionRequest, UserInfo } from "../src/admission-review.ts";
 import { convertReview } from "../src/conversion-review.ts";
 import { BadRequestError } from "../src/errors.ts";
 import { jsonPatch } from "../src/json-patch.ts";
@@ -20,7 +20,7 @@ function request(
   operation: "CREATE" | "UPDATE",
   object: Record<string, unknown>,
   oldObject?: Record<string, unknown>,
-  userInfo = user,
+  userInfo: UserInfo = user,
   version = "v1alpha2",
 ): AdmissionRequest {
   return {
