@@ -9,7 +9,26 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type ControlPlane, startControlPlane } from "@octorun/testkit";
+import {
+  BusConfigurationError,
+  BusConnection,
+  ensureJobStream,
+  JOB_STREAM,
+  type JobEvent,
+  JobEventConsumer,
+  jobConsumerPermissions,
+  jobPublisherPermissions,
+  publishJobEvent,
+} from "@octorun/bus";
+import {
+  type ControlPlane,
+  createPki,
+  ensureBinaries,
+  freePort,
+  ProcessGroup,
+  startControlPlane,
+  waitFor,
+} from "@octorun/testkit";
 
 const root = join(import.meta.dirname, "..", "..");
 const certManagerCrds = join(import.meta.dirname, "fixtures", "cert-manager");
@@ -296,6 +315,58 @@ spec: {url: "https://github.com/octo/repo", image: {name: "ghcr.io/octorun/runne
   });
 });
 
+/** The users of deploy/nats/nats.conf and their publish/subscribe allow-lists. */
+function natsUsers(conf: string): Map<string, { publish: string[]; subscribe: string[] }> {
+  const users = new Map<string, { publish: string[]; subscribe: string[] }>();
+  const authorization = conf.slice(conf.indexOf("authorization {"));
+  for (const block of authorization.split(/\buser: /).slice(1)) {
+    const name = /^"([^"]+)"/.exec(block)?.[1] ?? "";
+    const list = (kind: string) =>
+      [...(new RegExp(`${kind}: \\{ allow: \\[([^\\]]*)\\]`).exec(block)?.[1] ?? "").matchAll(/"([^"]+)"/g)].map(
+        (m) => m[1] ?? "",
+      );
+    users.set(name, { publish: list("publish"), subscribe: list("subscribe") });
+  }
+  return users;
+}
+
+/** Signs a client certificate for `cn` with the test CA (as cert-manager does for each service). */
+function clientCertificate(dir: string, cn: string): { certFile: string; keyFile: string } {
+  const keyFile = join(dir, `${cn}.key`);
+  const certFile = join(dir, `${cn}.crt`);
+  const csr = join(dir, `${cn}.csr`);
+  const ext = join(dir, `${cn}.ext`);
+  writeFileSync(
+    ext,
+    "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n",
+  );
+  const openssl = (args: string[]) => {
+    const result = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
+    assert.equal(result.status, 0, result.stderr);
+  };
+  openssl(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", keyFile]);
+  openssl(["req", "-new", "-key", keyFile, "-subj", `/CN=${cn}`, "-out", csr]);
+  openssl([
+    "x509",
+    "-req",
+    "-in",
+    csr,
+    "-CA",
+    "ca.crt",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-days",
+    "1",
+    "-sha256",
+    "-extfile",
+    ext,
+    "-out",
+    certFile,
+  ]);
+  return { certFile, keyFile };
+}
+
 /** The first of the commands that runs (`--version` exits 0), or undefined. */
 function findTool(candidates: string[][]): string[] | undefined {
   return candidates.find(([command, ...args]) => {
@@ -450,5 +521,165 @@ fi
     const { code, stderr } = await exited;
     assert.equal(code, 1);
     assert.match(stderr, /URL is not set/);
+  });
+});
+
+describe("deploy/nats: the NATS configuration on a real nats-server", () => {
+  const conf = readFileSync(join(root, "deploy", "nats", "nats.conf"), "utf8");
+  let dir: string;
+  let group: ProcessGroup;
+  let url: string;
+  let caFile: string;
+  const connections: BusConnection[] = [];
+  const consumers: JobEventConsumer[] = [];
+
+  /** deploy's configuration with this machine's paths and free loopback ports. */
+  const localConf = (ports: { client: number; monitor: number; cluster: number }, withCluster: boolean) => {
+    let text = conf
+      .replaceAll("/etc/nats/tls/tls.crt", join(dir, "pki", "webhook.crt"))
+      .replaceAll("/etc/nats/tls/tls.key", join(dir, "pki", "webhook.key"))
+      .replaceAll("/etc/nats/tls/ca.crt", caFile)
+      .replace("/data/jetstream", join(dir, "jetstream"))
+      .replace("/var/run/nats/nats.pid", join(dir, "nats.pid"))
+      .replace('listen: "0.0.0.0:4222"', `listen: "127.0.0.1:${ports.client}"`)
+      .replace('http: "0.0.0.0:8222"', `http: "127.0.0.1:${ports.monitor}"`)
+      .replace('listen: "0.0.0.0:6222"', `listen: "127.0.0.1:${ports.cluster}"`);
+    // One node here: the routes to its two peers would keep JetStream waiting for a quorum.
+    if (!withCluster) text = text.replace(/\ncluster \{[\s\S]*?\n\}\n/, "\n");
+    return text;
+  };
+  const natsServer = () => ensureBinaries(["nats-server"]).natsServer;
+  const env = { ...process.env, POD_NAME: "octorun-nats-0" };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "octorun-deploy-nats-"));
+    // createPki's serving certificate is for 127.0.0.1/localhost, like the Service names in deploy/.
+    const pki = createPki(join(dir, "pki"));
+    caFile = pki.ca.certFile;
+    const ports = { client: await freePort(), monitor: await freePort(), cluster: await freePort() };
+    writeFileSync(join(dir, "nats.conf"), localConf(ports, false));
+    mkdirSync(join(dir, "processes"));
+    group = new ProcessGroup(join(dir, "processes"));
+    group.start("nats-server", natsServer(), ["-c", join(dir, "nats.conf")], env);
+    await waitFor(
+      "nats-server",
+      async () => (await fetch(`http://127.0.0.1:${ports.monitor}/healthz?js-enabled-only=true`)).ok,
+      { timeoutMs: 20_000 },
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\n${group.logTail("nats-server")}`);
+    });
+    url = `tls://127.0.0.1:${ports.client}`;
+  });
+  after(async () => {
+    for (const consumer of consumers) await consumer.stop();
+    for (const connection of connections) await connection.close();
+    await group?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const connectAs = async (cn: string) => {
+    const bus = new BusConnection({
+      servers: [url],
+      name: cn,
+      tls: { caFile, ...clientCertificate(join(dir, "pki"), cn) },
+      reconnectWaitMs: 100,
+    });
+    connections.push(bus);
+    await bus.ready(10_000);
+    return bus;
+  };
+  let delivery = 0;
+  const jobEvent = (): JobEvent => ({
+    version: 1,
+    deliveryId: `deploy-test-${process.pid}-${++delivery}`,
+    action: "queued",
+    job: {
+      id: 1000 + delivery,
+      runId: 77,
+      runAttempt: 1,
+      name: "build",
+      workflowName: "CI",
+      labels: ["self-hosted"],
+      conclusion: null,
+      createdAt: "2026-01-01T00:00:00Z",
+      startedAt: null,
+      completedAt: null,
+      htmlUrl: "https://github.com/octo/repo/actions/runs/77/job/1",
+    },
+    runner: { id: null, name: null, groupId: null, groupName: null },
+    repository: { fullName: "octo/repo", url: "https://github.com/octo/repo" },
+    owner: { login: "octo", type: "Organization", url: "https://github.com/octo" },
+    installationId: null,
+  });
+
+  test("nats-server accepts the whole configuration, cluster included (nats-server -t)", async () => {
+    const ports = { client: await freePort(), monitor: await freePort(), cluster: await freePort() };
+    const file = join(dir, "nats-cluster.conf");
+    writeFileSync(file, localConf(ports, true));
+    const result = spawnSync(natsServer(), ["-t", "-c", file], { env, encoding: "utf8" });
+    assert.equal(result.status, 0, result.stdout + result.stderr);
+  });
+
+  test("each service's NATS user has exactly the permissions @octorun/bus says its role needs", () => {
+    const users = natsUsers(conf);
+    assert.deepEqual([...users.keys()].sort(), [
+      "CN=octorun-controller",
+      "CN=octorun-github-ingress",
+      "CN=octorun-state-metrics",
+    ]);
+    assert.deepEqual(users.get("CN=octorun-github-ingress"), jobPublisherPermissions());
+    assert.deepEqual(users.get("CN=octorun-controller"), jobConsumerPermissions("octorun-controller"));
+    assert.deepEqual(users.get("CN=octorun-state-metrics"), jobConsumerPermissions("octorun-state-metrics"));
+  });
+
+  test("the ingress declares the stream and stores events; each reader gets them through its own consumer", async () => {
+    const ingress = await connectAs("octorun-github-ingress");
+    assert.equal(await ensureJobStream(await ingress.jetstreamManager()), "created");
+    const event = jobEvent();
+    await publishJobEvent(ingress.jetstream(), event);
+    for (const reader of ["octorun-controller", "octorun-state-metrics"]) {
+      const bus = await connectAs(reader);
+      const received: string[] = [];
+      const consumer = new JobEventConsumer({
+        bus,
+        durable: reader,
+        handler: async (message) => {
+          received.push(message.event.deliveryId);
+          await message.ack();
+        },
+      });
+      consumers.push(consumer);
+      await consumer.start();
+      await waitFor(`${reader} receives the event`, async () => received.includes(event.deliveryId), {
+        timeoutMs: 10_000,
+      });
+    }
+  });
+
+  test("no service can do another's part: readers cannot publish, nobody reads another's consumer", async () => {
+    const ingress = await connectAs("octorun-github-ingress");
+    const controller = await connectAs("octorun-controller");
+    const metrics = await connectAs("octorun-state-metrics");
+    for (const reader of [controller, metrics])
+      await assert.rejects(publishJobEvent(reader.jetstream(), jobEvent()), BusConfigurationError);
+    // state-metrics may not declare (or take over) the controller's consumer, nor delete the stream.
+    const stolen = new JobEventConsumer({ bus: metrics, durable: "octorun-controller", handler: async () => {} });
+    await assert.rejects(stolen.start(), /permission|timeout|503/i);
+    await assert.rejects((await controller.jetstreamManager()).streams.delete(JOB_STREAM), /permission|timeout|503/i);
+    await assert.rejects((await ingress.jetstreamManager()).streams.delete(JOB_STREAM), /permission|timeout|503/i);
+  });
+
+  test("a client without a certificate, or with one of no known user, is refused", async () => {
+    const { connect } = await import("nats");
+    await assert.rejects(connect({ servers: url, tls: { caFile }, reconnect: false, timeout: 3_000 }));
+    await assert.rejects(
+      connect({
+        servers: url,
+        tls: { caFile, ...clientCertificate(join(dir, "pki"), "intruder") },
+        reconnect: false,
+        timeout: 3_000,
+      }),
+      /authorization/i,
+    );
   });
 });
