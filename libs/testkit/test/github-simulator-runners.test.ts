@@ -36,7 +36,7 @@ describe("GitHub simulator runner emulation (real apiserver + kwok)", () => {
     await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
     sim = new GitHubSimulator({
       webhook: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`, secret: SECRET },
-      runners: { kubeConfig: cp.kubeConfig, namespace: NS, labelSelector: "app.kubernetes.io/name=runner" },
+      runners: { kubeConfig: cp.kubeconfigPath, namespace: NS, labelSelector: "app.kubernetes.io/name=runner" },
     });
     await sim.start();
     sim.addOrganization("acme");

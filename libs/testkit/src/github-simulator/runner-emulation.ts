@@ -16,7 +16,7 @@
 import {
   CoreV1Api,
   type Informer,
-  type KubeConfig,
+  KubeConfig,
   makeInformer,
   type ObjectCache,
   type V1Pod,
@@ -25,7 +25,8 @@ import type { JobDispatcher, RunnerExit } from "./jobs.ts";
 import type { SimRunner, SimState } from "./state.ts";
 
 export interface RunnerEmulationOptions {
-  kubeConfig: KubeConfig;
+  /** A loaded KubeConfig, or the path of a kubeconfig file. */
+  kubeConfig: KubeConfig | string;
   /** Only Pods in this namespace (default: all namespaces). */
   namespace?: string;
   /** Label selector for runner Pods (default: none). */
@@ -51,6 +52,7 @@ export class RunnerEmulation implements RunnerExit {
   private readonly dispatcher: JobDispatcher;
   private readonly options: RunnerEmulationOptions;
   private readonly core: CoreV1Api;
+  private readonly kubeConfig: KubeConfig;
   private informer: (Informer<V1Pod> & ObjectCache<V1Pod>) | undefined;
   private readonly work = new Map<string, Promise<void>>();
   private stopped = false;
@@ -59,7 +61,13 @@ export class RunnerEmulation implements RunnerExit {
     this.state = state;
     this.dispatcher = dispatcher;
     this.options = options;
-    this.core = options.kubeConfig.makeApiClient(CoreV1Api);
+    if (typeof options.kubeConfig === "string") {
+      this.kubeConfig = new KubeConfig();
+      this.kubeConfig.loadFromFile(options.kubeConfig);
+    } else {
+      this.kubeConfig = options.kubeConfig;
+    }
+    this.core = this.kubeConfig.makeApiClient(CoreV1Api);
   }
 
   async start(): Promise<void> {
@@ -68,7 +76,7 @@ export class RunnerEmulation implements RunnerExit {
     const list = namespace
       ? () => this.core.listNamespacedPod({ namespace, labelSelector })
       : () => this.core.listPodForAllNamespaces({ labelSelector });
-    const informer = makeInformer<V1Pod>(this.options.kubeConfig, path, list, labelSelector);
+    const informer = makeInformer<V1Pod>(this.kubeConfig, path, list, labelSelector);
     informer.on("add", (pod) => this.enqueue(pod));
     informer.on("update", (pod) => this.enqueue(pod));
     informer.on("delete", (pod) => this.enqueue(pod, true));
