@@ -4,7 +4,7 @@
 
 import { Reasons, RunnerConditionTypes } from "@octorun/api";
 import type { JobEvent } from "@octorun/bus";
-import { type Condition, setCondition } from "./conditions.ts";
+import { type Condition, setCondition } from "@octorun/kube";
 import type { RunnerJobStatus, RunnerStatus } from "./types.ts";
 
 export type JobEventOutcome =

@@ -4,7 +4,7 @@
 
 import type { V1Pod } from "@kubernetes/client-node";
 import { Reasons, RUNNER_FINALIZER, RunnerConditionTypes, SAFE_TO_EVICT_ANNOTATION } from "@octorun/api";
-import { type Condition, type ConditionUpdate, findCondition, setCondition } from "./conditions.ts";
+import { type Condition, type ConditionUpdate, findCondition, setCondition } from "@octorun/kube";
 import { githubRunnerName } from "./runner-naming.ts";
 import { buildRunnerPod, podFailureMessage, podReady, type RegistrationMode, safeToEvict } from "./runner-pod.ts";
 import type { RunnerObject, RunnerStatus } from "./types.ts";

@@ -3,11 +3,17 @@
 
 import type { V1ControllerRevision } from "@kubernetes/client-node";
 import { API_VERSION, REVISION_HASH_LABEL, Reasons, RUNNER_SET_RESOURCE, RunnerSetConditionTypes } from "@octorun/api";
-import { type Condition, setCondition } from "./conditions.ts";
+import { type Condition, setCondition } from "@octorun/kube";
 import { selectorMatches, selectorString } from "./label-selector.ts";
 import { findRevisionOf, nextRevisionNumber, revisionData, revisionName, templateHash } from "./revisions.ts";
 import { backoff } from "./runner-plan.ts";
-import type { RunnerObject, RunnerSetObject, RunnerSetStatus, RunnerTemplateView } from "./types.ts";
+import {
+  type RunnerObject,
+  type RunnerSetObject,
+  type RunnerSetStatus,
+  type RunnerTemplateView,
+  timeOf,
+} from "./types.ts";
 
 export interface RunnerSetFacts {
   /** Failed runners replaced lately; creation waits backoff(failures) after the last one. */
@@ -65,7 +71,7 @@ export interface RunnerSetPlan {
 type Phase = "Pending" | "Idle" | "Active" | "Complete" | "Failed";
 const phaseOf = (runner: RunnerObject): Phase => runner.status?.phase ?? "Pending";
 const controllerOf = (runner: RunnerObject) => runner.metadata.ownerReferences?.find((o) => o.controller);
-const created = (runner: RunnerObject) => Date.parse(runner.metadata.creationTimestamp ?? "") || 0;
+const created = (runner: RunnerObject) => timeOf(runner.metadata.creationTimestamp);
 
 /** The owner reference a RunnerSet puts on its Runners and ControllerRevisions. */
 export function runnerSetOwnerReference(runnerSet: RunnerSetObject) {

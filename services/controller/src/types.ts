@@ -1,8 +1,11 @@
 // The shapes of Runner and RunnerSet this service reads and writes.
 // TODO(api): alias the generated types of @octorun/api once types.generated.ts is committed.
+// Metadata is client-node's V1ObjectMeta so that the objects fit @octorun/kube's generics; note that
+// its timestamps are typed Date but arrive as RFC 3339 strings from the JSON client (read them with
+// `timeOf`).
 
-import type { ObjectMeta } from "@octorun/api";
-import type { Condition } from "./conditions.ts";
+import type { V1ObjectMeta } from "@kubernetes/client-node";
+import type { Condition } from "@octorun/kube";
 import type { LabelSelector } from "./label-selector.ts";
 
 export interface RunnerJobStatus {
@@ -45,7 +48,7 @@ export interface RunnerSpecView {
 export interface RunnerObject {
   apiVersion?: string;
   kind?: string;
-  metadata: ObjectMeta;
+  metadata: V1ObjectMeta;
   spec: RunnerSpecView;
   status?: RunnerStatus;
 }
@@ -70,7 +73,7 @@ export interface RunnerSetStatus {
 export interface RunnerSetObject {
   apiVersion?: string;
   kind?: string;
-  metadata: ObjectMeta;
+  metadata: V1ObjectMeta;
   spec: {
     runners?: number;
     selector: LabelSelector;
@@ -79,4 +82,10 @@ export interface RunnerSetObject {
     revisionHistoryLimit?: number;
   };
   status?: RunnerSetStatus;
+}
+
+/** Epoch ms of a metadata timestamp (a string at run time, whatever client-node's type says); 0 if absent. */
+export function timeOf(value: Date | string | undefined): number {
+  if (value === undefined) return 0;
+  return value instanceof Date ? value.getTime() : Date.parse(value) || 0;
 }

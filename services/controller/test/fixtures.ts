@@ -15,7 +15,7 @@ export function runner(overrides: Partial<RunnerObject> & { name?: string } = {}
       namespace: "ns",
       uid: `uid-${name}`,
       generation: 1,
-      creationTimestamp: "2026-01-02T03:00:00Z",
+      creationTimestamp: "2026-01-02T03:00:00Z" as unknown as Date,
       labels: { "octorun.github.io/runner": name },
       finalizers: [RUNNER_FINALIZER],
       ...(overrides.metadata ?? {}),

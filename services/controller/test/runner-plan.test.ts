@@ -253,7 +253,7 @@ describe("runner plan: registration failures", () => {
 describe("runner plan: deletion", () => {
   const deleting = (phase: "Pending" | "Idle" | "Active" | "Complete", extra: object = {}) =>
     runner({
-      metadata: { deletionTimestamp: new Date(NOW).toISOString() },
+      metadata: { deletionTimestamp: new Date(NOW) },
       spec: { url: "u", id: 7 },
       status: { phase, runnerName: "n", ...extra },
     });
@@ -297,7 +297,7 @@ describe("runner plan: deletion", () => {
     ]);
   });
   test("without our finalizer there is nothing to do", () => {
-    const r = runner({ metadata: { deletionTimestamp: new Date(NOW).toISOString(), finalizers: [] } });
+    const r = runner({ metadata: { deletionTimestamp: new Date(NOW), finalizers: [] } });
     assert.deepEqual(planRunner(observe({ runner: r })).actions, []);
   });
 });

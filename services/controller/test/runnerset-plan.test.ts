@@ -27,7 +27,7 @@ function member(
         "octorun.github.io/runnerset": "set",
         "runnerset.octorun.github.io/revision-hash": over.revision ?? hash,
       },
-      creationTimestamp: over.created ?? "2026-01-02T03:00:00Z",
+      creationTimestamp: (over.created ?? "2026-01-02T03:00:00Z") as unknown as Date,
       ...(over.owned === false
         ? {}
         : {
@@ -41,7 +41,7 @@ function member(
               },
             ],
           }),
-      ...(over.deleting ? { deletionTimestamp: "2026-01-02T03:00:00Z" } : {}),
+      ...(over.deleting ? { deletionTimestamp: new Date("2026-01-02T03:00:00Z") } : {}),
     },
   });
   if (phase) r.status = { phase: phase as "Idle" };

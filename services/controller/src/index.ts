@@ -1,0 +1,64 @@
+// The controller's composition root: configuration, GitHub client, NATS connection, Kubernetes
+// client and the controller, started through @octorun/runtime's runService.
+import { hostname } from "node:os";
+import { BusConnection, busConnectionOptions } from "@octorun/bus";
+import { createGitHubClient } from "@octorun/github";
+import { loadKubeConfig } from "@octorun/kube";
+import { runService } from "@octorun/runtime";
+import { Controller } from "./controller.ts";
+import { type ControllerConfig, controllerSettings, githubAuth } from "./settings.ts";
+
+export { Controller, type ControllerOptions } from "./controller.ts";
+
+const SERVICE = "controller";
+
+if (import.meta.main) {
+  await runService<ControllerConfig>({
+    name: SERVICE,
+    settings: controllerSettings,
+    async start({ config, logger, registry, health, shutdown, redactor }) {
+      const github = createGitHubClient({
+        auth: githubAuth(config),
+        registry,
+        logger,
+        ...(config.GITHUB_API_URL ? { apiBaseUrl: config.GITHUB_API_URL } : {}),
+      });
+      const bus = new BusConnection({ ...busConnectionOptions(config, `octorun-${SERVICE}`), logger });
+      shutdown.add("nats", () => bus.close());
+      const identity = config.POD_NAME ?? hostname();
+      const controller = new Controller({
+        kubeConfig: loadKubeConfig(),
+        github,
+        bus,
+        identity,
+        namespace: config.WATCH_NAMESPACE,
+        leaderElection: config.LEADER_ELECT
+          ? {
+              namespace: config.POD_NAMESPACE,
+              name: config.LEADER_ELECTION_LEASE,
+              leaseDurationMs: config.LEASE_DURATION_MS,
+              renewDeadlineMs: config.RENEW_DEADLINE_MS,
+              retryPeriodMs: config.RETRY_PERIOD_MS,
+            }
+          : undefined,
+        runnerPlan: { mode: config.RUNNER_REGISTRATION, completedGraceMs: config.COMPLETED_GRACE_SECONDS * 1000 },
+        runnerWorkers: config.RUNNER_WORKERS,
+        runnerSetWorkers: config.RUNNERSET_WORKERS,
+        jobEventConcurrency: config.JOB_EVENT_CONCURRENCY,
+        consumerName: config.JOB_CONSUMER_NAME,
+        registry,
+        logger,
+        redact: (text) => redactor.redact(text),
+        onLostLeadership: () => void shutdown.shutdown("lost leadership"),
+      });
+      shutdown.add("controller", () => controller.stop());
+      health.addReadinessCheck("controller", () => controller.readiness());
+      await controller.start();
+      logger.info("controller started", {
+        identity,
+        leaderElection: config.LEADER_ELECT,
+        mode: config.RUNNER_REGISTRATION,
+      });
+    },
+  });
+}

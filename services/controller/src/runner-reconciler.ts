@@ -1,0 +1,378 @@
+// The Runner reconciler: reads the Runner, its Pod and Secret from the caches, lets planRunner
+// decide, and carries the actions out. GitHub answers are kept as facts between reconciles.
+
+import type { V1Pod, V1Secret } from "@kubernetes/client-node";
+import {
+  githubRunnerLabels,
+  JIT_CONFIG_SECRET_KEY,
+  REGISTRATION_TOKEN_SECRET_KEY,
+  RUNNER_FINALIZER,
+  RUNNER_NAME_LABEL,
+  SAFE_TO_EVICT_ANNOTATION,
+  TOKEN_EXPIRES_AT_ANNOTATION,
+} from "@octorun/api";
+import type { GitHubClient, GitHubRunnerClient } from "@octorun/github";
+import { GitHubRunnerBusyError } from "@octorun/github";
+import {
+  addFinalizer,
+  done,
+  type EventRecorder,
+  type Informer,
+  isAlreadyExists,
+  isNotFound,
+  type KubeClient,
+  type KubeLogger,
+  Pods,
+  patchStatus,
+  type ReconcileResult,
+  type Reconciler,
+  removeFinalizer,
+  requeueAfter,
+  Secrets,
+  silentLogger,
+} from "@octorun/kube";
+import { judgeGitHubError, outcomeOf } from "./github-errors.ts";
+import type { ControllerMetrics } from "./metrics.ts";
+import { Runners } from "./resources.ts";
+import { canonicalJson } from "./revisions.ts";
+import {
+  emptyFacts,
+  planRunner,
+  type RunnerAction,
+  type RunnerFacts,
+  type RunnerPlanConfig,
+  type SecretFacts,
+} from "./runner-plan.ts";
+import { runnerOwnerReference, runnerSecretName } from "./runner-pod.ts";
+import type { RunnerObject } from "./types.ts";
+
+export interface RunnerReconcilerOptions {
+  client: KubeClient;
+  runners: Informer<RunnerObject>;
+  pods: Informer<V1Pod>;
+  secrets: Informer<V1Secret>;
+  github: GitHubClient;
+  events: EventRecorder;
+  config: RunnerPlanConfig;
+  metrics: ControllerMetrics;
+  logger?: KubeLogger;
+  now?: () => number;
+}
+
+/** Re-plans after a GitHub answer within one reconcile, at most this often. */
+const MAX_ROUNDS = 4;
+const BUSY_RETRY_MS = 30_000;
+
+export class RunnerReconciler implements Reconciler {
+  readonly #o: RunnerReconcilerOptions;
+  readonly #logger: KubeLogger;
+  readonly #now: () => number;
+  /** GitHub facts by Runner uid. */
+  readonly #facts = new Map<string, RunnerFacts>();
+  readonly #uidByKey = new Map<string, string>();
+
+  constructor(options: RunnerReconcilerOptions) {
+    this.#o = options;
+    this.#logger = options.logger ?? silentLogger;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Facts of a Runner, for tests and the job-event fallback. */
+  factsOf(uid: string): RunnerFacts | undefined {
+    return this.#facts.get(uid);
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const cached = this.#o.runners.get(key);
+    if (!cached) {
+      this.#forgetKey(key);
+      return done();
+    }
+    let current = cached;
+    const uid = current.metadata.uid ?? "";
+    const facts = this.#facts.get(uid) ?? emptyFacts();
+    this.#facts.set(uid, facts);
+    this.#uidByKey.set(key, uid);
+    const { namespace = "", name = "" } = current.metadata;
+
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const pod = ownedBy(this.#o.pods.getByName(namespace, name), uid);
+      const secret = ownedBy(this.#o.secrets.getByName(namespace, runnerSecretName(name)), uid);
+      const plan = planRunner({
+        runner: current,
+        pod,
+        secret: secret ? this.#secretFacts(secret) : undefined,
+        facts,
+        now: this.#now(),
+        config: this.#o.config,
+      });
+      let replan = false;
+      for (const action of plan.actions) {
+        const outcome = await this.#execute(action, current, facts, pod);
+        if (outcome.runner) current = outcome.runner;
+        if (outcome.result) return outcome.result;
+        if (outcome.replan) {
+          replan = true;
+          break;
+        }
+      }
+      if (replan) continue;
+      if (current.metadata.deletionTimestamp) {
+        if (!(current.metadata.finalizers ?? []).includes(RUNNER_FINALIZER)) this.#facts.delete(uid);
+      } else if (canonicalJson(plan.status) !== canonicalJson(current.status ?? {})) {
+        // Optimistic lock: a job event written meanwhile makes this fail (409) and the Runner is planned again.
+        current = await patchStatus<RunnerObject>(
+          this.#o.client,
+          Runners,
+          current,
+          { ...plan.status },
+          { optimisticLock: true },
+        );
+      }
+      return plan.requeueAfterMs !== undefined ? requeueAfter(plan.requeueAfterMs) : done();
+    }
+    return requeueAfter(0);
+  }
+
+  #forgetKey(key: string): void {
+    const uid = this.#uidByKey.get(key);
+    if (uid !== undefined) this.#facts.delete(uid);
+    this.#uidByKey.delete(key);
+  }
+
+  #secretFacts(secret: V1Secret): SecretFacts {
+    const key = this.#o.config.mode === "jit" ? JIT_CONFIG_SECRET_KEY : REGISTRATION_TOKEN_SECRET_KEY;
+    const expires = secret.metadata?.annotations?.[TOKEN_EXPIRES_AT_ANNOTATION];
+    return {
+      hasCredentials: Boolean(secret.data?.[key] || secret.stringData?.[key]),
+      tokenExpiresAt: expires ? Date.parse(expires) : undefined,
+    };
+  }
+
+  async #github<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    try {
+      const value = await call();
+      this.#o.metrics.githubCalls.inc({ operation, outcome: "ok" });
+      return value;
+    } catch (error) {
+      this.#o.metrics.githubCalls.inc({ operation, outcome: outcomeOf(error) });
+      throw error;
+    }
+  }
+
+  async #clientFor(runner: RunnerObject): Promise<GitHubRunnerClient> {
+    return this.#o.github.forUrl(runner.spec.url);
+  }
+
+  #event(runner: RunnerObject, type: "Normal" | "Warning", reason: string, note: string, action = "Reconcile"): void {
+    void this.#o.events.record(runner, { type, reason, action, note });
+  }
+
+  async #execute(
+    action: RunnerAction,
+    runner: RunnerObject,
+    facts: RunnerFacts,
+    pod: V1Pod | undefined,
+  ): Promise<{ runner?: RunnerObject; result?: ReconcileResult; replan?: boolean }> {
+    const { client } = this.#o;
+    const namespace = runner.metadata.namespace ?? "";
+    const name = runner.metadata.name ?? "";
+    const key = `${namespace}/${name}`;
+    switch (action.type) {
+      case "addFinalizer":
+        return { runner: await addFinalizer(client, Runners, runner, RUNNER_FINALIZER) };
+      case "register":
+        return this.#register(runner, facts, action.githubName);
+      case "refreshToken": {
+        const token = await this.#github("createRegistrationToken", async () =>
+          (await this.#clientFor(runner)).createRegistrationToken(),
+        );
+        await client.mergePatch(Secrets, namespace, runnerSecretName(name), {
+          metadata: { annotations: { [TOKEN_EXPIRES_AT_ANNOTATION]: token.expiresAt } },
+          data: { [REGISTRATION_TOKEN_SECRET_KEY]: Buffer.from(token.token).toString("base64") },
+        });
+        this.#event(
+          runner,
+          "Normal",
+          "TokenRefreshed",
+          `Registration token refreshed; it expires at ${token.expiresAt}.`,
+        );
+        return {};
+      }
+      case "createPod":
+        try {
+          await client.create(Pods, action.pod);
+        } catch (error) {
+          if (!isAlreadyExists(error)) throw error;
+        }
+        return {};
+      case "setSafeToEvict":
+        try {
+          await client.mergePatch(Pods, namespace, name, {
+            metadata: { annotations: { [SAFE_TO_EVICT_ANNOTATION]: action.value } },
+          });
+        } catch (error) {
+          if (!isNotFound(error)) throw error;
+        }
+        return {};
+      case "checkRunner": {
+        const gh = await this.#clientFor(runner);
+        const id = runner.spec.id;
+        const found =
+          id !== undefined
+            ? await this.#github("getRunner", () => gh.getRunner(id))
+            : await this.#github("findRunnerByName", () => gh.findRunnerByName(action.githubName));
+        if (action.purpose === "online") facts.onlineChecks++;
+        else facts.jobChecks++;
+        facts.github = {
+          checkedAt: this.#now(),
+          found: found !== undefined,
+          online: found?.status === "online",
+          busy: found?.busy ?? false,
+        };
+        let updated: RunnerObject | undefined;
+        if (found && (runner.spec.id === undefined || (found.os && runner.spec.os !== found.os))) {
+          updated = await client.mergePatch<RunnerObject>(Runners, namespace, name, {
+            spec: { id: found.id, os: found.os },
+          });
+        }
+        this.#logger.debug("asked GitHub about a runner", {
+          key,
+          purpose: action.purpose,
+          online: facts.github.online,
+          busy: facts.github.busy,
+        });
+        return { ...(updated ? { runner: updated } : {}), replan: true };
+      }
+      case "stopPod":
+        this.#event(runner, "Normal", "RunnerStopped", `Stopping the runner Pod: ${action.reason}.`);
+        try {
+          await client.delete(Pods, namespace, name, pod?.metadata?.uid ? { uid: pod.metadata.uid } : {});
+        } catch (error) {
+          if (!isNotFound(error)) throw error;
+        }
+        return {};
+      case "deleteRegistration":
+        try {
+          const gh = await this.#clientFor(runner);
+          await this.#github("deleteRunner", () => gh.deleteRunner(action.id));
+          facts.registrationRemoved = true;
+          this.#event(runner, "Normal", "RegistrationRemoved", `Removed runner ${action.id} from GitHub.`, "Delete");
+          return {};
+        } catch (error) {
+          if (error instanceof GitHubRunnerBusyError) {
+            this.#event(
+              runner,
+              "Normal",
+              "WaitingForJob",
+              "GitHub says the runner is running a job; deleting it after the job.",
+              "Delete",
+            );
+            return { result: requeueAfter(BUSY_RETRY_MS) };
+          }
+          throw error;
+        }
+      case "deletePod":
+        try {
+          await client.delete(Pods, namespace, name);
+        } catch (error) {
+          if (!isNotFound(error)) throw error;
+        }
+        return {};
+      case "deleteSecret":
+        try {
+          await client.delete(Secrets, namespace, runnerSecretName(name));
+        } catch (error) {
+          if (!isNotFound(error)) throw error;
+        }
+        return {};
+      case "removeFinalizer":
+        try {
+          const updated = await removeFinalizer(client, Runners, runner, RUNNER_FINALIZER);
+          this.#facts.delete(runner.metadata.uid ?? "");
+          return { runner: updated };
+        } catch (error) {
+          if (isNotFound(error)) return { result: done() };
+          throw error;
+        }
+      case "event":
+        this.#event(runner, action.eventType, action.reason, action.message);
+        return {};
+    }
+  }
+
+  async #register(runner: RunnerObject, facts: RunnerFacts, githubName: string) {
+    const { client, config } = this.#o;
+    const namespace = runner.metadata.namespace ?? "";
+    const name = runner.metadata.name ?? "";
+    const secretName = runnerSecretName(name);
+    // The cache may lag a Secret this controller just wrote: ask the apiserver before asking GitHub.
+    if (await client.find(Secrets, namespace, secretName)) return {};
+    const labels = githubRunnerLabels(runner.metadata.labels);
+    const secretMeta = {
+      name: secretName,
+      namespace,
+      labels: { [RUNNER_NAME_LABEL]: name },
+      ownerReferences: [runnerOwnerReference(runner)],
+    };
+    let updated: RunnerObject | undefined;
+    try {
+      const gh = await this.#clientFor(runner);
+      if (config.mode === "jit") {
+        const jit = await this.#github("generateJitConfig", () =>
+          gh.generateJitConfig({
+            name: githubName,
+            labels: labels.length > 0 ? labels : [`runner=${name}`],
+            group: runner.spec.group,
+            workFolder: runner.spec.workdir,
+          }),
+        );
+        await client.create(Secrets, {
+          metadata: secretMeta,
+          type: "Opaque",
+          data: { [JIT_CONFIG_SECRET_KEY]: Buffer.from(jit.encodedJitConfig).toString("base64") },
+        } as V1Secret);
+        updated = await client.mergePatch<RunnerObject>(Runners, namespace, name, {
+          spec: { id: jit.runner.id, ...(jit.runner.os ? { os: jit.runner.os } : {}) },
+        });
+      } else {
+        const token = await this.#github("createRegistrationToken", () => gh.createRegistrationToken());
+        await client.create(Secrets, {
+          metadata: { ...secretMeta, annotations: { [TOKEN_EXPIRES_AT_ANNOTATION]: token.expiresAt } },
+          type: "Opaque",
+          data: { [REGISTRATION_TOKEN_SECRET_KEY]: Buffer.from(token.token).toString("base64") },
+        } as V1Secret);
+      }
+    } catch (error) {
+      if (isAlreadyExists(error)) return {};
+      const judged = judgeGitHubError(error, this.#now());
+      // Kubernetes errors are not GitHub's fault: let the loop retry them with its backoff.
+      if (!judged.permanent && isKubeError(error)) throw error;
+      facts.registrationFailures++;
+      facts.lastRegistrationError = judged;
+      this.#event(runner, "Warning", judged.reason, `Registration with GitHub failed: ${judged.message}`, "Register");
+      this.#logger.warn("runner registration failed", {
+        key: `${namespace}/${name}`,
+        error: judged.message,
+        attempt: facts.registrationFailures,
+      });
+      return { replan: true };
+    }
+    facts.registrationFailures = 0;
+    facts.lastRegistrationError = undefined;
+    this.#event(runner, "Normal", "Registered", `Registered with GitHub as ${githubName}.`, "Register");
+    return updated ? { runner: updated } : {};
+  }
+}
+
+function ownedBy<T extends { metadata?: { ownerReferences?: { uid: string }[] } }>(
+  obj: T | undefined,
+  uid: string,
+): T | undefined {
+  if (!obj) return undefined;
+  return obj.metadata?.ownerReferences?.some((o) => o.uid === uid) ? obj : undefined;
+}
+
+function isKubeError(error: unknown): boolean {
+  return error instanceof Error && error.name === "KubeApiError";
+}
