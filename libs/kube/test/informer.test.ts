@@ -196,6 +196,38 @@ describe("Informer against a real apiserver", () => {
     }
   });
 
+  test("a periodic relist heals a change that a stalled watch never delivered", async () => {
+    const proxy = await TcpProxy.start(cp.server);
+    try {
+      const proxied = new KubeClient(proxy.kubeConfig(cp.kubeConfig), { fieldManager: "kube-test" });
+      const informer = track(
+        new Informer<ConfigMap>({ client: proxied, type: ConfigMaps, namespace: "ns-b", relistMs: 2_000 }),
+      );
+      const seen = record(informer);
+      informer.start();
+      await informer.waitForSync();
+      await client.create(ConfigMaps, { metadata: { name: "probe", namespace: "ns-b" } });
+      await waitFor("the watch works", () => informer.get("ns-b/probe"));
+      assert.equal(proxy.connections, 2, "one connection for lists, one for the watch");
+      proxy.stallNewest(); // the watch's connection
+      const lists = informer.listCount;
+      seen.length = 0;
+      await client.mergePatch(ConfigMaps, "ns-b", "probe", { data: { missed: "by the watch" } });
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual(seen, [], "the stalled watch delivered nothing");
+      await waitFor("relist heals", () => informer.get("ns-b/probe")?.data?.missed === "by the watch", {
+        timeoutMs: 10_000,
+      });
+      assert.ok(informer.listCount > lists, "healed by a relist");
+      assert.deepEqual(seen, ["update ns-b/probe"]);
+      // The relist also replaced the stalled watch: later changes arrive again without waiting for a relist.
+      await client.mergePatch(ConfigMaps, "ns-b", "probe", { data: { missed: "no longer" } });
+      await waitFor("new watch", () => informer.get("ns-b/probe")?.data?.missed === "no longer", { timeoutMs: 1_500 });
+    } finally {
+      await proxy.close();
+    }
+  });
+
   test("resync re-delivers cached objects as updates; a periodic relist with no changes emits nothing", async () => {
     const resyncing = track(new Informer<ConfigMap>({ client, type: ConfigMaps, namespace: "ns-a", resyncMs: 300 }));
     const resyncSeen = record(resyncing);

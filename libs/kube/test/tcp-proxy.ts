@@ -68,6 +68,20 @@ export class TcpProxy {
     this.#pairs.clear();
   }
 
+  /**
+   * Silently stops forwarding on the newest connection (both ways) while keeping it open: the
+   * failure a watch cannot notice by itself (a dead peer behind a NAT or a stuck proxy).
+   */
+  stallNewest(): void {
+    const newest = [...this.#pairs].at(-1);
+    if (!newest) throw new Error("no connection to stall");
+    const [client, upstream] = newest;
+    client.unpipe(upstream);
+    upstream.unpipe(client);
+    client.pause();
+    upstream.pause();
+  }
+
   restore(): void {
     this.#cut = false;
   }
