@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { inspect } from "node:util";
-import { GitHubSimulator } from "@octorun/testkit";
+import { freePort, GitHubSimulator } from "@octorun/testkit";
 import { Registry } from "prom-client";
 import {
   createGitHubClient,
@@ -17,6 +17,7 @@ import {
   GitHubRateLimitError,
   GitHubRunnerBusyError,
   GitHubServerError,
+  GitHubValidationError,
 } from "../src/index.ts";
 
 const JIT = {
@@ -256,8 +257,28 @@ describe("GitHub client against the simulator", () => {
       sim.requests({ operationId: JIT.list }).map((r) => r.status),
       [502, 502, 200],
     );
-    const forbiddenBody = sim.requests();
-    assert.ok(forbiddenBody.length > 0);
+
+    sim.injectFault({
+      operation: JIT.org,
+      status: 422,
+      body: { message: "Validation Failed", documentation_url: "https://docs.github.com/rest" },
+    });
+    await assert.rejects(
+      org.generateJitConfig({ name: "invalid", labels: ["self-hosted"] }),
+      (e: unknown) => e instanceof GitHubValidationError && e.githubMessage === "Validation Failed",
+    );
+
+    // Nothing listening: no response at all is a server error with status 0, after the same bounded retries.
+    const unreachable = createGitHubClient({
+      auth: { type: "token", token: "ghp_unused" },
+      apiBaseUrl: `http://127.0.0.1:${await freePort()}`,
+      rateLimit: fast,
+    });
+    await assert.rejects(
+      (await unreachable.forUrl("https://github.com/acme")).listRunners(),
+      (e: unknown) => e instanceof GitHubServerError && e.status === 0,
+    );
+    sim.assertNoViolations();
   });
 
   test("enterprise scope: PAT auth works, App auth is refused up front, a PAT without the scope is told which", async () => {
