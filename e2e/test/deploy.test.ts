@@ -20,6 +20,7 @@ import {
   jobPublisherPermissions,
   publishJobEvent,
 } from "@octorun/bus";
+import { type ConfigSchema, commonSettings, mergeSchemas } from "@octorun/runtime";
 import {
   type ControlPlane,
   createPki,
@@ -58,24 +59,25 @@ function beyond(grants: Grants, baseline: Grants): Record<string, string> {
   return Object.fromEntries([...grants].filter(([resource, verbs]) => baseline.get(resource) !== verbs).sort());
 }
 
-const crud = "create delete get list patch update watch";
 const expectedGrants: Record<Service, { cluster: Record<string, string>; inNamespace: Record<string, string> }> = {
   controller: {
     cluster: {
-      "controllerrevisions.apps": crud,
-      events: "create patch update",
-      "events.events.k8s.io": "create patch update",
-      pods: crud,
-      "runners.octorun.github.io": crud,
+      "controllerrevisions.apps": "create delete get list patch watch",
+      "events.events.k8s.io": "create patch",
+      pods: "create delete get list patch watch",
+      "runners.octorun.github.io": "create delete get list patch watch",
       "runners.octorun.github.io/finalizers": "update",
-      "runners.octorun.github.io/status": "get patch update",
-      "runnersets.octorun.github.io": crud,
+      "runners.octorun.github.io/status": "get patch",
+      "runnersets.octorun.github.io": "get list patch watch",
       "runnersets.octorun.github.io/finalizers": "update",
-      "runnersets.octorun.github.io/status": "get patch update",
-      secrets: crud,
+      "runnersets.octorun.github.io/status": "get patch",
+      secrets: "create delete get list patch watch",
     },
     // Its leader-election Lease lives in octorun-system, and only there.
-    inNamespace: { "leases.coordination.k8s.io": "create get list patch update watch" },
+    inNamespace: {
+      "leases.coordination.k8s.io": "create",
+      "leases.coordination.k8s.io[octorun-controller]": "get update",
+    },
   },
   "admission-webhook": { cluster: {}, inNamespace: {} },
   "github-ingress": { cluster: {}, inNamespace: {} },
@@ -192,8 +194,9 @@ describe("deploy/ on a real apiserver", {
         ["delete", "pods", "-n", "team-a"],
         ["create", "secrets", "-n", "team-a"],
         ["create", "controllerrevisions.apps", "-n", "team-a"],
-        ["create", "events", "-n", "team-a"],
-        ["update", "leases.coordination.k8s.io", "-n", namespace],
+        ["create", "events.events.k8s.io", "-n", "team-a"],
+        ["create", "leases.coordination.k8s.io", "-n", namespace],
+        ["update", "leases.coordination.k8s.io/octorun-controller", "-n", namespace],
       ])
         assert.ok(await can("octorun-controller", args), `the controller cannot ${args.join(" ")}`);
     });
@@ -202,6 +205,9 @@ describe("deploy/ on a real apiserver", {
       const denied: [string, string[]][] = [
         ["octorun-controller", ["create", "pods", "--subresource=exec", "-n", "team-a"]],
         ["octorun-controller", ["create", "leases.coordination.k8s.io", "-n", "default"]],
+        ["octorun-controller", ["update", "leases.coordination.k8s.io/someone-else", "-n", namespace]],
+        ["octorun-controller", ["create", "runnersets.octorun.github.io", "-n", "team-a"]],
+        ["octorun-controller", ["update", "secrets", "-n", "team-a"]],
         ["octorun-controller", ["create", "deployments.apps", "-n", namespace]],
         ["octorun-controller", ["update", "customresourcedefinitions.apiextensions.k8s.io"]],
         ["octorun-controller", ["create", "clusterrolebindings.rbac.authorization.k8s.io"]],
@@ -219,6 +225,32 @@ describe("deploy/ on a real apiserver", {
       ];
       for (const [user, args] of denied) assert.equal(await can(user, args), false, `${user} can ${args.join(" ")}`);
     });
+
+    for (const service of services) {
+      const settingsFile = join(root, "services", service, "src", "settings.ts");
+      test(`octorun-${service}'s environment names only settings the service has, and every required one`, {
+        skip: existsSync(settingsFile) ? false : `services/${service}/src/settings.ts does not exist yet`,
+      }, async () => {
+        const module: Record<string, unknown> = await import(settingsFile);
+        const schemas = Object.values(module).filter(
+          (value): value is ConfigSchema => typeof value === "object" && value !== null && "properties" in value,
+        );
+        const schema = mergeSchemas(commonSettings, ...schemas);
+        const { stdout } = await kubectl(["get", "deployment", `octorun-${service}`, "-n", namespace, "-o", "json"]);
+        const [container] = JSON.parse(stdout).spec.template.spec.containers;
+        const names: string[] = (container.env ?? []).map((variable: { name: string }) => variable.name);
+        const known = (name: string) =>
+          name in schema.properties ||
+          (name.endsWith("_FILE") && schema.properties[name.slice(0, -"_FILE".length)]?.secret === true);
+        assert.deepEqual(
+          names.filter((name) => !known(name)),
+          [],
+          `unknown settings of ${service}`,
+        );
+        for (const required of schema.required ?? [])
+          assert.ok(names.includes(required) || names.includes(`${required}_FILE`), `${service} needs ${required}`);
+      });
+    }
 
     test("the ingress and the webhook get no API token; the others do", async () => {
       for (const service of services) {
