@@ -30,6 +30,10 @@ import {
   startControlPlane,
   waitFor,
 } from "@octorun/testkit";
+import {
+  mutatingWebhookConfiguration,
+  validatingWebhookConfiguration,
+} from "../../services/admission-webhook/src/index.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 const certManagerCrds = join(import.meta.dirname, "fixtures", "cert-manager");
@@ -301,6 +305,18 @@ describe("deploy/ on a real apiserver", {
             ? ["mrunner.octorun.github.io", "mrunnerset.octorun.github.io"]
             : ["vrunner.octorun.github.io", "vrunnerset.octorun.github.io"],
         );
+        // The same registrations the admission webhook's own tests run against (names, paths, rules).
+        const service = { name: "octorun-admission-webhook", namespace, port: 443 };
+        const own = kind.startsWith("mutating")
+          ? mutatingWebhookConfiguration({ service })
+          : validatingWebhookConfiguration({ service });
+        const essentials = (w: Record<string, unknown> & { rules: Record<string, unknown>[] }) => ({
+          name: w.name,
+          clientConfig: w.clientConfig,
+          matchPolicy: w.matchPolicy,
+          rules: w.rules.map(({ scope: _scope, ...rule }) => rule),
+        });
+        assert.deepEqual(configuration.webhooks.map(essentials), own.webhooks.map(essentials));
         for (const webhook of configuration.webhooks) {
           assert.equal(webhook.failurePolicy, "Fail", webhook.name);
           assert.equal(webhook.sideEffects, "None", webhook.name);
