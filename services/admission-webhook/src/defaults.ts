@@ -19,7 +19,7 @@ export interface DefaultingContext {
   operation: "CREATE" | "UPDATE";
 }
 
-/** A Runner created with a name gets `octorun.github.io/runner: <name>`; its spec gets group, workdir and evictionPolicy. */
+/** On create: a Runner with a name gets `octorun.github.io/runner: <name>`; its spec gets group, workdir and evictionPolicy. */
 export function applyRunnerDefaults(runner: JsonObject, context: DefaultingContext): void {
   const metadata = child(runner, "metadata");
   const name = metadata["name"];
@@ -27,7 +27,9 @@ export function applyRunnerDefaults(runner: JsonObject, context: DefaultingConte
     const labels = child(metadata, "labels") as Record<string, string>;
     if (labels[RUNNER_LABEL] === undefined) labels[RUNNER_LABEL] = name;
   }
-  applyRunnerSpecDefaults(child(runner, "spec"), context.version);
+  // On update the spec is immutable: defaulting it then would turn an old object's missing
+  // field into a change the validation refuses (and block e.g. the removal of a finalizer).
+  if (context.operation === "CREATE") applyRunnerSpecDefaults(child(runner, "spec"), context.version);
 }
 
 /** A RunnerSet gets runners, updateStrategy and revisionHistoryLimit; its template `octorun.github.io/runnerset: <name>` and the Runner spec defaults. */

@@ -102,6 +102,13 @@ describe("defaulting", () => {
     assert.equal(response.patch, undefined);
   });
 
+  test("an update of a Runner gets no spec defaults (its spec is immutable)", () => {
+    const object = runner();
+    const response = mutate(request("Runner", "UPDATE", object, object), "Runner", "v1alpha2");
+    assert.equal(response.patch, undefined);
+    assert.equal(validate(request("Runner", "UPDATE", object, object), "Runner", policy).allowed, true);
+  });
+
   test("a Runner with only generateName gets no runner label (its name is not known yet)", () => {
     const object = runner({}, { generateName: "r-" });
     const patched = applyPatch(object, mutate(request("Runner", "CREATE", object), "Runner", "v1alpha2").patch) as {
