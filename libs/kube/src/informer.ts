@@ -56,7 +56,7 @@ export class Informer<T extends KubernetesObject> {
   };
   #resourceVersion = "";
   #synced = false;
-  #syncWaiters: (() => void)[] = [];
+  #syncWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   #stop = new AbortController();
   #running: Promise<void> | undefined;
   #abortWatch: (() => void) | undefined;
@@ -95,6 +95,9 @@ export class Informer<T extends KubernetesObject> {
     this.#abortWatch?.();
     await this.#running;
     this.#running = undefined;
+    for (const waiter of this.#syncWaiters.splice(0)) {
+      waiter.reject(new Error(`informer ${this.type.plural}: stopped before the cache synced`));
+    }
   }
 
   hasSynced(): boolean {
@@ -105,12 +108,19 @@ export class Informer<T extends KubernetesObject> {
   waitForSync(signal?: AbortSignal): Promise<void> {
     if (this.#synced) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const onAbort = () => reject(new Error(`informer ${this.type.plural}: stopped before the cache synced`));
+      const stopped = () => new Error(`informer ${this.type.plural}: stopped before the cache synced`);
+      const onAbort = () => reject(stopped());
       if (signal?.aborted) return onAbort();
       signal?.addEventListener("abort", onAbort, { once: true });
-      this.#syncWaiters.push(() => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
+      this.#syncWaiters.push({
+        resolve: () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        },
+        reject: (error) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(error);
+        },
       });
     });
   }
@@ -256,7 +266,7 @@ export class Informer<T extends KubernetesObject> {
     this.#resourceVersion = resourceVersion;
     if (!this.#synced) {
       this.#synced = true;
-      for (const waiter of this.#syncWaiters.splice(0)) waiter();
+      for (const waiter of this.#syncWaiters.splice(0)) waiter.resolve();
     }
   }
 

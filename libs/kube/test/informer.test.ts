@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { KubernetesObject } from "@kubernetes/client-node";
+import { KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import { type ControlPlane, startControlPlane, waitFor } from "@octorun/testkit";
 import { KubeClient } from "../src/client.ts";
 import { Informer } from "../src/informer.ts";
@@ -14,6 +14,20 @@ import {
   widgetCrd,
 } from "./fixtures.ts";
 import { TcpProxy } from "./tcp-proxy.ts";
+
+/** A kubeconfig pointing at a closed port. */
+class TcpProxyless {
+  kubeConfig(kc: KubeConfig): KubeConfig {
+    const proxied = new KubeConfig();
+    const cluster = kc.getCurrentCluster()!;
+    proxied.loadFromOptions({
+      ...kc,
+      clusters: [{ ...cluster, server: "https://127.0.0.1:1" }],
+      currentContext: kc.currentContext,
+    });
+    return proxied;
+  }
+}
 
 type ConfigMap = KubernetesObject & { data?: Record<string, string> };
 
@@ -255,6 +269,16 @@ describe("Informer against a real apiserver", () => {
     const waiting = informer.waitForSync(abort.signal);
     abort.abort();
     await assert.rejects(waiting, /stopped before the cache synced/);
+    // An informer that cannot reach the apiserver never syncs; stop() ends its waiters.
+    const unreachable = new Informer<ConfigMap>({
+      client: new KubeClient(unreachable(cp.kubeConfig), { fieldManager: "kube-test" }),
+      type: ConfigMaps,
+    });
+    unreachable.start();
+    const never = unreachable.waitForSync();
+    await new Promise((r) => setTimeout(r, 200));
+    await unreachable.stop();
+    await assert.rejects(never, /stopped before the cache synced/);
     informer.start();
     await informer.waitForSync();
     await informer.stop();
