@@ -15,15 +15,17 @@ export function conditionSamples(
   identity: Labels,
   conditions: readonly ConditionLike[] | undefined,
 ): string {
-  let text = "";
+  const lines: string[] = [];
   for (const condition of conditions ?? []) {
     for (const status of CONDITION_STATUSES) {
-      text += sample(
-        name,
-        [...identity, ["condition", condition.type], ["status", status.toLowerCase()]],
-        condition.status === status ? 1 : 0,
+      lines.push(
+        sample(
+          name,
+          [...identity, ["condition", condition.type], ["status", status.toLowerCase()]],
+          condition.status === status ? 1 : 0,
+        ),
       );
     }
   }
-  return text;
+  return lines.join("");
 }

@@ -1,11 +1,12 @@
+import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { closeHttpServer, type Logger, listen } from "@octorun/runtime";
 import type { Registry } from "prom-client";
 import { EXPOSITION_CONTENT_TYPE } from "./exposition.ts";
 
-/** Something that writes exposition text: a state store. */
+/** Something that yields exposition text: a state store. */
 export interface ExpositionSource {
-  writeTo(write: (chunk: string) => void): void;
+  chunks(): Iterable<Uint8Array>;
 }
 
 export interface MetricsServerOptions {
@@ -65,10 +66,13 @@ export class MetricsServer {
       res.end();
       return;
     }
-    const write = (chunk: string) => {
-      res.write(chunk);
-    };
-    for (const source of this.#options.sources) source.writeTo(write);
+    for (const source of this.#options.sources) {
+      for (const chunk of source.chunks()) {
+        // Wait for the socket rather than queueing the whole scrape in memory.
+        if (!res.write(chunk)) await once(res, "drain");
+        if (res.destroyed) return;
+      }
+    }
     res.end(own);
   }
 }

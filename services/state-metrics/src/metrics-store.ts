@@ -1,28 +1,44 @@
 import { type FamilyGenerator, headerOf, renderFamilies } from "./family.ts";
 
-/**
- * The rendered state metrics of one kind of object, as kube-state-metrics keeps them: per object
- * uid, one piece of exposition text per family, rendered when the object changes. A scrape only
- * writes the pieces out, family by family, so its cost does not depend on rendering.
- */
 /** What a store needs of an object: its identity. */
 export interface StoredObject {
   metadata?: { uid?: string; namespace?: string; name?: string };
 }
 
+/** One object's rendered text: all families in one buffer, family i at [offsets[i], offsets[i+1]). */
+interface Rendered {
+  bytes: Buffer;
+  offsets: number[];
+}
+
+/**
+ * The rendered state metrics of one kind of object, as kube-state-metrics keeps them: per object
+ * uid, its exposition text of every family, rendered and UTF-8 encoded when the object changes.
+ * A scrape only copies bytes, family by family, so its cost does not depend on rendering.
+ */
 export class MetricsStore<T extends StoredObject> {
   readonly families: readonly FamilyGenerator<T>[];
-  readonly #headers: string[];
-  readonly #rendered = new Map<string, string[]>();
+  readonly #headers: Buffer[];
+  readonly #rendered = new Map<string, Rendered>();
 
   constructor(families: readonly FamilyGenerator<T>[]) {
     this.families = families;
-    this.#headers = families.map(headerOf);
+    this.#headers = families.map((family) => Buffer.from(headerOf(family)));
   }
 
   /** An object was added or changed: render it again. */
   upsert(obj: T): void {
-    this.#rendered.set(uidOf(obj), renderFamilies(this.families, obj));
+    const texts = renderFamilies(this.families, obj);
+    const offsets = [0];
+    let total = 0;
+    for (const text of texts) {
+      total += Buffer.byteLength(text);
+      offsets.push(total);
+    }
+    // Unpooled: a pooled slice would keep a whole shared 8 KB slab alive for as long as this object lives.
+    const bytes = Buffer.allocUnsafeSlow(total);
+    for (let i = 0; i < texts.length; i++) bytes.write(texts[i]!, offsets[i]!);
+    this.#rendered.set(uidOf(obj), { bytes, offsets });
   }
 
   /** An object was deleted: its series disappear from the next scrape. */
@@ -43,22 +59,38 @@ export class MetricsStore<T extends StoredObject> {
   }
 
   /**
-   * Writes every family: its HELP and TYPE lines, then each object's lines. Text is handed to
-   * `write` in chunks of about `chunkBytes` characters.
+   * Every family in order: its HELP and TYPE lines, then each object's lines, copied into chunks
+   * of `chunkBytes` (a consumer that waits between chunks keeps memory flat).
    */
-  writeTo(write: (chunk: string) => void, chunkBytes = 64 * 1024): void {
-    let chunk = "";
+  *chunks(chunkBytes = 256 * 1024): Generator<Buffer> {
+    let chunk = Buffer.allocUnsafe(chunkBytes);
+    let used = 0;
     for (let i = 0; i < this.families.length; i++) {
-      chunk += this.#headers[i];
-      for (const pieces of this.#rendered.values()) {
-        chunk += pieces[i];
-        if (chunk.length >= chunkBytes) {
-          write(chunk);
-          chunk = "";
+      const header = this.#headers[i]!;
+      if (used + header.length > chunk.length) {
+        if (used > 0) yield chunk.subarray(0, used);
+        chunk = Buffer.allocUnsafe(Math.max(chunkBytes, header.length));
+        used = 0;
+      }
+      used += header.copy(chunk, used);
+      for (const rendered of this.#rendered.values()) {
+        const start = rendered.offsets[i]!;
+        const length = rendered.offsets[i + 1]! - start;
+        if (length === 0) continue;
+        if (used + length > chunk.length) {
+          if (used > 0) yield chunk.subarray(0, used);
+          chunk = Buffer.allocUnsafe(Math.max(chunkBytes, length));
+          used = 0;
         }
+        used += rendered.bytes.copy(chunk, used, start, start + length);
       }
     }
-    if (chunk.length > 0) write(chunk);
+    if (used > 0) yield chunk.subarray(0, used);
+  }
+
+  /** The whole exposition text of this store (tests; a scrape streams `chunks`). */
+  text(): string {
+    return Buffer.concat([...this.chunks()]).toString("utf8");
   }
 }
 

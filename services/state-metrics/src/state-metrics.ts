@@ -17,6 +17,7 @@ import { placementOfRunner } from "./placement.ts";
 import { RunnerResource, RunnerSetResource } from "./resources.ts";
 import { runnerFamilies } from "./runner-families.ts";
 import { runnerSetFamilies } from "./runnerset-families.ts";
+import { trimRunner, trimRunnerSet } from "./trim.ts";
 
 export interface StateMetricsOptions {
   kube: KubeClient;
@@ -85,12 +86,13 @@ export class StateMetrics {
     });
     this.runnerStore = new MetricsStore(runnerFamilies({ labelsAllowlist: options.metadataLabelsAllowlist }));
     this.runnerSetStore = new MetricsStore(runnerSetFamilies({ labelsAllowlist: options.metadataLabelsAllowlist }));
-    for (const [informer, store] of [
-      [this.runners, this.runnerStore],
-      [this.runnerSets, this.runnerSetStore],
+    for (const [informer, store, trim] of [
+      [this.runners, this.runnerStore, trimRunner],
+      [this.runnerSets, this.runnerSetStore, trimRunnerSet],
     ] as const) {
       const s = store as MetricsStore<Runner | RunnerSet>;
-      const cast = (obj: KubernetesObject) => obj as unknown as Runner | RunnerSet;
+      // Handlers see the cached object first: trimming it here shrinks the cache.
+      const cast = (obj: KubernetesObject) => trim(obj) as unknown as Runner | RunnerSet;
       informer.on("add", (obj) => s.upsert(cast(obj)));
       informer.on("update", (oldObj, newObj) => s.replace(cast(oldObj), cast(newObj)));
       informer.on("delete", (obj) => s.delete(cast(obj)));

@@ -252,13 +252,7 @@ describe("MetricsStore", () => {
     const other: RunnerSet = { ...runnerSet, metadata: { ...runnerSet.metadata, name: "win", uid: "s-2" } };
     store.upsert(runnerSet);
     store.upsert(other);
-    const text = () => {
-      let out = "";
-      store.writeTo((chunk) => {
-        out += chunk;
-      }, 10);
-      return out;
-    };
+    const text = () => Buffer.concat([...store.chunks(10)]).toString();
     assert.equal(
       text(),
       [

@@ -1,0 +1,252 @@
+// state-metrics at fleet scale: 10,000 Runners and 1,000 RunnerSets in a real apiserver, the
+// service as its own process. Figures: the median time of a full /metrics scrape and the
+// service's resident memory. Floor: the same number of bytes served by a bare Node HTTP server.
+
+import { mkdtempSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { KubernetesObject } from "@kubernetes/client-node";
+import { API_GROUP, STORAGE_VERSION } from "@octorun/api";
+import { KubeClient, type ResourceType } from "@octorun/kube";
+import {
+  defineBenchmark,
+  freePort,
+  ProcessGroup,
+  quantile,
+  startControlPlane,
+  startNatsServer,
+  waitFor,
+} from "@octorun/testkit";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
+const Runners: ResourceType = {
+  group: API_GROUP,
+  version: STORAGE_VERSION,
+  plural: "runners",
+  kind: "Runner",
+  namespaced: true,
+};
+const RunnerSets: ResourceType = {
+  group: API_GROUP,
+  version: STORAGE_VERSION,
+  plural: "runnersets",
+  kind: "RunnerSet",
+  namespaced: true,
+};
+const NAMESPACES = 10;
+const PHASES = [
+  "Idle",
+  "Idle",
+  "Active",
+  "Active",
+  "Active",
+  "Pending",
+  "Complete",
+  "Idle",
+  "Active",
+  "Failed",
+] as const;
+
+async function inParallel<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
+}
+
+async function timedGet(url: string): Promise<{ ms: number; bytes: number; text: string }> {
+  const started = performance.now();
+  const res = await fetch(url);
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`${url} answered ${res.status}`);
+  return { ms: performance.now() - started, bytes: Buffer.byteLength(text), text };
+}
+
+function rssMb(pid: number): { rss: number; hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN);
+  return { rss: kb("VmRSS") / 1024, hwm: kb("VmHWM") / 1024 };
+}
+
+const median = (values: number[]) => quantile(values, 0.5);
+
+export default defineBenchmark({
+  name: "state-metrics",
+  description: "full /metrics scrape time and memory of state-metrics with 10,000 Runners and 1,000 RunnerSets",
+  async run(report, { short }) {
+    const runnerSets = short ? 100 : 1_000;
+    const runnersPerSet = 10;
+    const runners = runnerSets * runnersPerSet;
+    const [cp, nats] = await Promise.all([startControlPlane(), startNatsServer()]);
+    const processes = new ProcessGroup(mkdtempSync(join(tmpdir(), "bench-state-metrics-")));
+    try {
+      const crds = ["runners", "runnersets"].map((p) => join(root, `deploy/crds/octorun.github.io_${p}.yaml`));
+      const applied = await cp.kubectl(["apply", ...crds.flatMap((f) => ["-f", f])]);
+      if (applied.code !== 0) throw new Error(`applying the CRDs failed: ${applied.stderr}`);
+      await cp.kubectl([
+        "wait",
+        "--for=condition=Established",
+        "--timeout=60s",
+        "crd/runners.octorun.github.io",
+        "crd/runnersets.octorun.github.io",
+      ]);
+      for (let i = 0; i < NAMESPACES; i++) await cp.kubectl(["create", "namespace", `fleet-${i}`]);
+      const kube = new KubeClient(cp.kubeConfig, { fieldManager: "bench", requestTimeoutMs: 120_000 });
+
+      // The fleet: every RunnerSet owns ten Runners; statuses as a running controller leaves them.
+      const loadStarted = performance.now();
+      const condition = (type: string, status: string, reason: string) => ({
+        type,
+        status,
+        reason,
+        message: "",
+        lastTransitionTime: "2026-11-29T12:00:00Z",
+      });
+      await inParallel([...Array(runnerSets).keys()], 32, async (s) => {
+        const namespace = `fleet-${s % NAMESPACES}`;
+        const name = `set-${s}`;
+        const labels = { "octorun.github.io/runnerset": name };
+        const set = await kube.create<KubernetesObject>(RunnerSets, {
+          metadata: { name, namespace, labels: { "app.kubernetes.io/part-of": "bench" } },
+          spec: {
+            runners: runnersPerSet,
+            selector: { matchLabels: labels },
+            template: { metadata: { labels }, spec: { url: "https://github.com/octo-org" } },
+          },
+        } as KubernetesObject);
+        await kube.mergePatch(
+          RunnerSets,
+          namespace,
+          name,
+          {
+            status: {
+              runners: runnersPerSet,
+              idleRunners: 3,
+              activeRunners: 5,
+              conditions: [condition("runnerset.octorun.github.io/RunnersReady", "True", "RunnersReady")],
+            },
+          },
+          { subresource: "status" },
+        );
+        for (let r = 0; r < runnersPerSet; r++) {
+          const runnerName = `${name}-${r}`;
+          await kube.create(Runners, {
+            metadata: {
+              name: runnerName,
+              namespace,
+              labels: { ...labels, "runnerset.octorun.github.io/revision-hash": "5d8f7c9b6" },
+              ownerReferences: [
+                {
+                  apiVersion: `${API_GROUP}/${STORAGE_VERSION}`,
+                  kind: "RunnerSet",
+                  name,
+                  uid: set.metadata!.uid!,
+                  controller: true,
+                  blockOwnerDeletion: true,
+                },
+              ],
+            },
+            spec: {
+              url: "https://github.com/octo-org",
+              group: "Default",
+              image: { name: "ghcr.io/octorun/runner:2.320.0" },
+            },
+          } as KubernetesObject);
+          await kube.mergePatch(
+            Runners,
+            namespace,
+            runnerName,
+            {
+              status: {
+                phase: PHASES[r % PHASES.length],
+                runnerName: `${namespace}-${runnerName}-0a1b2c3d`,
+                conditions: [
+                  condition("runner.octorun.github.io/Registered", "True", "Registered"),
+                  condition("runner.octorun.github.io/PodReady", "True", "RunnerPodReady"),
+                  condition("runner.octorun.github.io/Online", r % 10 === 5 ? "False" : "True", "RunnerOnline"),
+                ],
+              },
+            },
+            { subresource: "status" },
+          );
+        }
+      });
+      const loadSeconds = (performance.now() - loadStarted) / 1000;
+      report.note(
+        `created ${runners} Runners and ${runnerSets} RunnerSets (with status) in ${loadSeconds.toFixed(1)} s`,
+      );
+
+      const metricsPort = await freePort();
+      const healthPort = await freePort();
+      const child = processes.start(
+        "state-metrics",
+        process.execPath,
+        [join(root, "services/state-metrics/src/index.ts")],
+        {
+          ...process.env,
+          KUBECONFIG: cp.kubeconfigPath,
+          NATS_URL: nats.url,
+          METRICS_HOST: "127.0.0.1",
+          METRICS_PORT: String(metricsPort),
+          HEALTH_HOST: "127.0.0.1",
+          HEALTH_PORT: String(healthPort),
+          LOG_LEVEL: "warn",
+        },
+      );
+      const syncStarted = performance.now();
+      await waitFor(
+        "state-metrics ready",
+        async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`).catch(() => undefined))?.status === 200,
+        {
+          timeoutMs: 180_000,
+          intervalMs: 100,
+        },
+      );
+      report.note(
+        `state-metrics was ready (caches filled) ${((performance.now() - syncStarted) / 1000).toFixed(1)} s after its start`,
+      );
+
+      const url = `http://127.0.0.1:${metricsPort}/metrics`;
+      const first = await timedGet(url);
+      const infoLines = first.text.split("\n").filter((line) => line.startsWith("octorun_runner_info{")).length;
+      if (infoLines !== runners) throw new Error(`the scrape has ${infoLines} Runners, expected ${runners}`);
+      const series = first.text.split("\n").filter((line) => line.length > 0 && !line.startsWith("#")).length;
+      const times: number[] = [];
+      let rss = 0;
+      let hwm = 0;
+      for (let i = 0; i < 3; i++) await timedGet(url);
+      for (let i = 0; i < 15; i++) {
+        times.push((await timedGet(url)).ms);
+        const memory = rssMb(child.pid!);
+        rss = Math.max(rss, memory.rss);
+        hwm = memory.hwm;
+      }
+
+      // Floor: the same bytes from a bare Node HTTP server in this process (this machine's speed).
+      const body = Buffer.from(first.text);
+      const floorServer = createServer((_req, res) => res.writeHead(200, { "content-type": "text/plain" }).end(body));
+      const floorPort = await new Promise<number>((resolve) =>
+        floorServer.listen(0, "127.0.0.1", () => resolve((floorServer.address() as { port: number }).port)),
+      );
+      const floor: number[] = [];
+      for (let i = 0; i < 10; i++) floor.push((await timedGet(`http://127.0.0.1:${floorPort}/`)).ms);
+      floorServer.close();
+
+      report.figure("scrape_ms_10k_runners", Number(median(times).toFixed(1)), "ms", "<= 150");
+      report.figure("rss_mb_10k_runners", Number(rss.toFixed(1)), "MB", "<= 200");
+      report.note(
+        `${short ? "SHORT variant: " : ""}${runners} Runners, ${runnerSets} RunnerSets: ${series} series, ${(first.bytes / 1e6).toFixed(1)} MB per scrape; ` +
+          `scrape p50 ${median(times).toFixed(1)} ms, min ${Math.min(...times).toFixed(1)}, max ${Math.max(...times).toFixed(1)}; ` +
+          `floor (same bytes from a bare Node server) p50 ${median(floor).toFixed(1)} ms`,
+      );
+      report.note(`state-metrics RSS max after scrapes ${rss.toFixed(1)} MB, peak (VmHWM) ${hwm.toFixed(1)} MB`);
+    } finally {
+      await processes.stop();
+      await Promise.all([cp.stop(), nats.stop()]);
+    }
+  },
+});
