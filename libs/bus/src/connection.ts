@@ -89,7 +89,9 @@ export class BusConnection {
         await nc.close();
       }
     }
-    await this.#connecting?.catch(() => {});
+    // A connection attempt in progress is not waited for: it closes itself when it completes.
+    if (this.#connecting)
+      await Promise.race([this.#connecting, new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
   }
 
   connectionOptions(): ConnectionOptions {
@@ -99,8 +101,8 @@ export class BusConnection {
       name: o.name,
       maxReconnectAttempts: -1,
       reconnectTimeWait: o.reconnectWaitMs ?? 1_000,
-      waitOnFirstConnect: true,
       pingInterval: 10_000,
+      timeout: 5_000,
     };
     if (o.user !== undefined) options.user = o.user;
     if (o.password !== undefined) options.pass = o.password;
@@ -121,7 +123,8 @@ export class BusConnection {
       try {
         nc = await connect(this.connectionOptions());
       } catch (error) {
-        // Only refusals end up here (authorization, TLS); unreachable servers are retried inside connect.
+        // The first connection is retried here (so that close() can stop it); once connected, the
+        // client reconnects by itself.
         log?.error("cannot connect to NATS; retrying", { error: (error as Error).message });
         await new Promise((resolve) => setTimeout(resolve, this.#options.reconnectWaitMs ?? 1_000));
         continue;
