@@ -271,7 +271,7 @@ describe("Informer against a real apiserver", () => {
     await assert.rejects(waiting, /stopped before the cache synced/);
     // An informer that cannot reach the apiserver never syncs; stop() ends its waiters.
     const unreachable = new Informer<ConfigMap>({
-      client: new KubeClient(unreachable(cp.kubeConfig), { fieldManager: "kube-test" }),
+      client: new KubeClient(unreachableConfig(cp.kubeConfig), { fieldManager: "kube-test" }),
       type: ConfigMaps,
     });
     unreachable.start();
