@@ -15,18 +15,16 @@ import {
 } from "./fixtures.ts";
 import { TcpProxy } from "./tcp-proxy.ts";
 
-/** A kubeconfig pointing at a closed port. */
-class TcpProxyless {
-  kubeConfig(kc: KubeConfig): KubeConfig {
-    const proxied = new KubeConfig();
-    const cluster = kc.getCurrentCluster()!;
-    proxied.loadFromOptions({
-      ...kc,
-      clusters: [{ ...cluster, server: "https://127.0.0.1:1" }],
-      currentContext: kc.currentContext,
-    });
-    return proxied;
-  }
+/** The same credentials, aimed at a closed port. */
+function unreachableConfig(kc: KubeConfig): KubeConfig {
+  const copy = new KubeConfig();
+  const cluster = kc.getCurrentCluster()!;
+  copy.loadFromOptions({
+    ...kc,
+    clusters: [{ ...cluster, server: "https://127.0.0.1:1" }],
+    currentContext: kc.currentContext,
+  });
+  return copy;
 }
 
 type ConfigMap = KubernetesObject & { data?: Record<string, string> };
