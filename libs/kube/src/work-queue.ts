@@ -118,8 +118,9 @@ export class WorkQueue {
 
   add(key: string): void {
     if (this.#shuttingDown) return;
-    this.#metrics?.adds.inc({ name: this.name });
     if (this.#dirty.has(key)) return;
+    // Counted as client-go does: a key already waiting is not a new add.
+    this.#metrics?.adds.inc({ name: this.name });
     this.#dirty.add(key);
     if (!this.#addedAt.has(key)) this.#addedAt.set(key, this.#clock.now());
     // Being worked on: done() queues it again, so no two workers ever hold the same key.
