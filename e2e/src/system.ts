@@ -1,0 +1,311 @@
+// The whole of octorun on one machine, as it runs in a cluster: a real control plane with kwok
+// nodes, a real nats-server with one user per service, the GitHub simulator, and the four
+// services as separate processes. Used by the sandbox, the end-to-end tests and the benchmarks.
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ApiextensionsV1Api, CoreV1Api, type KubernetesObject, KubernetesObjectApi } from "@kubernetes/client-node";
+import {
+  conversionClientConfig,
+  mutatingWebhookConfiguration,
+  validatingWebhookConfiguration,
+} from "@octorun/admission-webhook";
+import { jobConsumerPermissions, jobPublisherPermissions } from "@octorun/bus";
+import {
+  type ControlPlane,
+  freePort,
+  GitHubSimulator,
+  type NatsServer,
+  ProcessGroup,
+  startControlPlane,
+  startNatsServer,
+  waitFor,
+} from "@octorun/testkit";
+import { parseAllDocuments } from "yaml";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+export type ServiceName = "admission-webhook" | "github-ingress" | "controller" | "state-metrics";
+
+export interface SystemOptions {
+  kwokNodes?: number;
+  /** Controller replicas (leader election picks one). */
+  controllers?: number;
+  /** The GitHub organization runners register with. */
+  organization?: string;
+  /** Extra environment per service (e.g. shorter lease times in tests). */
+  env?: Partial<Record<ServiceName, Record<string, string>>>;
+  /** Print each service's log lines to stderr as they come. */
+  echoLogs?: boolean;
+}
+
+export interface ServiceProcess {
+  name: string;
+  healthPort: number;
+  /** Extra ports by purpose (webhook, metrics). */
+  ports: Record<string, number>;
+  pid(): number | undefined;
+}
+
+const NATS_USERS = {
+  "github-ingress": { user: "github-ingress", password: "ingress-nats-password" },
+  controller: { user: "controller", password: "controller-nats-password" },
+  "state-metrics": { user: "state-metrics", password: "state-metrics-nats-password" },
+} as const;
+
+export const WEBHOOK_SECRET = "sandbox-webhook-secret-7f3a9c";
+
+export class OctorunSystem {
+  readonly stateDir: string;
+  readonly organization: string;
+  readonly options: SystemOptions;
+  cp!: ControlPlane;
+  nats!: NatsServer;
+  github!: GitHubSimulator;
+  readonly services = new Map<string, ServiceProcess>();
+  readonly #group: ProcessGroup;
+  readonly #env = new Map<string, NodeJS.ProcessEnv>();
+  #githubEnv: Record<string, string> = {};
+
+  constructor(options: SystemOptions = {}) {
+    this.options = options;
+    this.organization = options.organization ?? "octo-org";
+    this.stateDir = mkdtempSync(join(tmpdir(), "octorun-system-"));
+    this.#group = new ProcessGroup(this.stateDir);
+  }
+
+  /** The URL a Runner's spec.url names (github.com; the controller's API base points at the simulator). */
+  get runnerUrl(): string {
+    return `https://github.com/${this.organization}`;
+  }
+
+  async start(): Promise<this> {
+    const [cp, nats] = await Promise.all([
+      startControlPlane({ controllerManager: true, kwokNodes: this.options.kwokNodes ?? 2 }),
+      startNatsServer({
+        users: [
+          { user: "admin", password: "nats-admin-password" },
+          { ...NATS_USERS["github-ingress"], ...jobPublisherPermissions() },
+          { ...NATS_USERS.controller, ...jobConsumerPermissions("octorun-controller") },
+          { ...NATS_USERS["state-metrics"], ...jobConsumerPermissions("octorun-state-metrics") },
+        ],
+      }),
+    ]);
+    this.cp = cp;
+    this.nats = nats;
+    const core = cp.kubeConfig.makeApiClient(CoreV1Api);
+    await core.createNamespace({ body: { metadata: { name: "octorun-system" } } });
+
+    await this.#startAdmissionWebhook();
+    await this.#installCrds();
+
+    const ingressPort = await freePort();
+    this.github = await new GitHubSimulator({
+      webhook: { url: `http://127.0.0.1:${ingressPort}/api/github/webhooks`, secret: WEBHOOK_SECRET },
+      runners: { kubeConfig: cp.kubeConfig },
+    }).start();
+    this.github.addOrganization(this.organization);
+    const { appId, privateKey } = this.github.createApp();
+    const installationId = this.github.addInstallation({ appId, account: this.organization });
+    const keyFile = join(this.stateDir, "github-app.pem");
+    writeFileSync(keyFile, privateKey, { mode: 0o600 });
+    this.#githubEnv = {
+      GITHUB_API_URL: this.github.apiUrl,
+      GITHUB_APP_ID: String(appId),
+      GITHUB_APP_PRIVATE_KEY_FILE: keyFile,
+      GITHUB_APP_INSTALLATION_ID: String(installationId),
+    };
+
+    await Promise.all([
+      this.#startService(
+        "github-ingress",
+        {
+          ...this.#natsEnv("github-ingress"),
+          WEBHOOK_SECRET,
+          HTTP_HOST: "127.0.0.1",
+          HTTP_PORT: String(ingressPort),
+        },
+        { webhook: ingressPort },
+      ),
+      this.#startStateMetrics(),
+      ...Array.from({ length: this.options.controllers ?? 1 }, (_, i) => this.startController(i)),
+    ]);
+    return this;
+  }
+
+  /** Starts controller replica i (again, after a kill). */
+  async startController(i = 0): Promise<ServiceProcess> {
+    const name = i === 0 ? "controller" : `controller-${i}`;
+    return this.#startService(
+      name,
+      {
+        KUBECONFIG: this.cp.kubeconfigPath,
+        ...this.#natsEnv("controller"),
+        ...this.#githubEnv,
+        POD_NAME: name,
+        POD_NAMESPACE: "octorun-system",
+        ...this.options.env?.controller,
+      },
+      {},
+      i > 0 || (this.options.controllers ?? 1) > 1 ? "any" : "ready",
+    );
+  }
+
+  /** Sends a signal to a service's process. */
+  kill(name: string, signal: NodeJS.Signals = "SIGKILL"): void {
+    const pid = this.services.get(name)?.pid();
+    if (pid) process.kill(pid, signal);
+  }
+
+  /** Starts a stopped service again with the same environment and ports. */
+  async restart(name: string): Promise<ServiceProcess> {
+    const env = this.#env.get(name);
+    const service = this.services.get(name);
+    if (!env || !service) throw new Error(`no such service: ${name}`);
+    await this.#group.stopOne(name, 2_000);
+    return this.#launch(name, env, service.ports, "ready");
+  }
+
+  /** Everything a service has logged so far. */
+  logs(name: string): string {
+    try {
+      return readFileSync(join(this.stateDir, `${name}.log`), "utf8");
+    } catch {
+      return "";
+    }
+  }
+
+  /** Applies manifests (YAML text, several documents) with server-side apply. */
+  async apply(yamlText: string): Promise<KubernetesObject[]> {
+    const client = KubernetesObjectApi.makeApiClient(this.cp.kubeConfig);
+    const applied: KubernetesObject[] = [];
+    for (const doc of parseAllDocuments(yamlText)) {
+      const object = doc.toJS() as KubernetesObject | null;
+      if (!object) continue;
+      object.metadata ??= {};
+      object.metadata.namespace ??= "default";
+      applied.push(await client.create(object));
+    }
+    return applied;
+  }
+
+  async stop(): Promise<void> {
+    await this.github?.stop().catch(() => {});
+    await this.#group.stop(3_000);
+    await Promise.all([this.nats?.stop(), this.cp?.stop()]);
+  }
+
+  #natsEnv(service: keyof typeof NATS_USERS): Record<string, string> {
+    return {
+      NATS_URL: this.nats.url,
+      NATS_USER: NATS_USERS[service].user,
+      NATS_PASSWORD: NATS_USERS[service].password,
+    };
+  }
+
+  async #startAdmissionWebhook(): Promise<void> {
+    const port = await freePort();
+    await this.#startService(
+      "admission-webhook",
+      {
+        TLS_CERT_FILE: this.cp.webhookTls.certFile,
+        TLS_KEY_FILE: this.cp.webhookTls.keyFile,
+        WEBHOOK_HOST: "127.0.0.1",
+        WEBHOOK_PORT: String(port),
+        // Every client here authenticates as the admin; in a cluster, the controller's service account.
+        CONTROLLER_USERNAMES: "admin",
+      },
+      { webhook: port },
+    );
+    const target = { baseUrl: `https://127.0.0.1:${port}`, caPem: this.cp.ca.cert };
+    const client = KubernetesObjectApi.makeApiClient(this.cp.kubeConfig);
+    await client.create(mutatingWebhookConfiguration(target) as KubernetesObject);
+    await client.create(validatingWebhookConfiguration(target) as KubernetesObject);
+    this.#conversion = conversionClientConfig(target);
+  }
+
+  #conversion: unknown;
+
+  async #installCrds(): Promise<void> {
+    const ext = this.cp.kubeConfig.makeApiClient(ApiextensionsV1Api);
+    for (const file of ["octorun.github.io_runners.yaml", "octorun.github.io_runnersets.yaml"]) {
+      const crd = parseAllDocuments(readFileSync(join(root, "deploy", "crds", file), "utf8"))[0]!.toJS();
+      crd.spec.conversion = {
+        strategy: "Webhook",
+        webhook: { conversionReviewVersions: ["v1"], clientConfig: this.#conversion },
+      };
+      await ext.createCustomResourceDefinition({ body: crd });
+      await waitFor(`CRD ${crd.metadata.name} Established`, async () => {
+        const current = await ext.readCustomResourceDefinition({ name: crd.metadata.name });
+        return current.status?.conditions?.some((c) => c.type === "Established" && c.status === "True");
+      });
+    }
+  }
+
+  async #startStateMetrics(): Promise<void> {
+    const metricsPort = await freePort();
+    await this.#startService(
+      "state-metrics",
+      {
+        KUBECONFIG: this.cp.kubeconfigPath,
+        ...this.#natsEnv("state-metrics"),
+        METRICS_HOST: "127.0.0.1",
+        METRICS_PORT: String(metricsPort),
+      },
+      { metrics: metricsPort },
+    );
+  }
+
+  async #startService(
+    name: string,
+    env: Record<string, string>,
+    ports: Record<string, number>,
+    wait: "ready" | "any" = "ready",
+  ): Promise<ServiceProcess> {
+    const healthPort = await freePort();
+    const fullEnv: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      NO_PROXY: "127.0.0.1,localhost",
+      HEALTH_HOST: "127.0.0.1",
+      HEALTH_PORT: String(healthPort),
+      ...env,
+      ...this.options.env?.[name as ServiceName],
+    };
+    this.#env.set(name, fullEnv);
+    return this.#launch(name, fullEnv, ports, wait);
+  }
+
+  async #launch(
+    name: string,
+    env: NodeJS.ProcessEnv,
+    ports: Record<string, number>,
+    wait: "ready" | "any",
+  ): Promise<ServiceProcess> {
+    const serviceDir = name.startsWith("controller") ? "controller" : name;
+    const child = this.#group.start(
+      name,
+      process.execPath,
+      [join(root, "services", serviceDir, "src", "index.ts")],
+      env,
+    );
+    if (this.options.echoLogs) child.stdout?.on("data", (chunk: Buffer) => process.stderr.write(chunk));
+    const healthPort = Number(env.HEALTH_PORT);
+    const service: ServiceProcess = { name, healthPort, ports, pid: () => child.pid };
+    this.services.set(name, service);
+    // A standby controller is alive but not ready until it leads: wait for /healthz only.
+    const path = wait === "ready" ? "/readyz" : "/healthz";
+    await waitFor(
+      `${name} ${path}`,
+      async () => {
+        if (child.exitCode !== null)
+          throw new Error(`${name} exited with ${child.exitCode}:\n${this.#group.logTail(name)}`);
+        return (await fetch(`http://127.0.0.1:${healthPort}${path}`)).ok;
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\n${this.#group.logTail(name)}`);
+    });
+    return service;
+  }
+}
