@@ -197,13 +197,35 @@ describe("the job stream on a real nats-server", () => {
     await bus2.close();
   });
 
-  test("while nats-server is down the connection is not ready and publishing fails as unavailable; then it recovers", async () => {
+  test("while nats-server is down the connection is not ready and publishing fails as unavailable; then it recovers, and so does a consumer", async () => {
+    const seen: string[] = [];
+    const bus = new BusConnection({
+      servers: [server.url],
+      name: "m",
+      user: "metrics",
+      password: "metrics-pass",
+      reconnectWaitMs: 100,
+    });
+    const consumer = new JobEventConsumer({
+      bus,
+      durable: "state-metrics",
+      handler: async (m) => void seen.push(m.event.deliveryId),
+    });
+    consumers.push(consumer);
+    await consumer.start();
+
     await server.pause();
-    await waitFor("disconnect noticed", () => !publisher.connected(), { timeoutMs: 10_000 });
+    await waitFor("disconnect noticed", () => !publisher.connected() && !bus.connected(), { timeoutMs: 10_000 });
     assert.throws(() => publisher.jetstream(), BusUnavailableError);
     await server.resume();
     await publisher.ready(20_000);
-    const stored = await publishJobEvent(publisher.jetstream(), event());
+    const e = event({ action: "completed" });
+    const stored = await publishJobEvent(publisher.jetstream(), e);
     assert.equal(stored.duplicate, false);
+    await waitFor("the consumer reads again after the restart", () => seen.includes(e.deliveryId), {
+      timeoutMs: 30_000,
+    });
+    await consumer.stop();
+    await bus.close();
   });
 });
