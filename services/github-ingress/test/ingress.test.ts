@@ -251,8 +251,30 @@ describe("github-ingress as a process, with a real nats-server", () => {
     assert.equal(answer.status, 503, answer.body);
     assert.equal(answer.headers.get("retry-after"), "7");
 
-    await nats.resume();
-    await waitFor("ready again", async () => (await fetch(`${ingress.healthUrl}/readyz`)).ok, { timeoutMs: 30_000 });
+    // A replica that starts while NATS is down serves /healthz, is not ready and answers 503.
+    const late = await startIngress(
+      { NATS_URL: nats.url, NATS_USER: "ingress", NATS_PASSWORD: "ingress-pass", WEBHOOK_SECRET: secret },
+      { waitReady: false },
+    );
+    try {
+      await waitFor(
+        "late replica alive",
+        async () => (await fetch(`${late.healthUrl}/healthz`).catch(() => undefined))?.ok === true,
+        {
+          timeoutMs: 30_000,
+        },
+      );
+      assert.equal((await fetch(`${late.healthUrl}/readyz`)).status, 503);
+      assert.equal((await deliver(late.webhookUrl, during)).status, 503);
+
+      await nats.resume();
+      await waitFor("ready again", async () => (await fetch(`${ingress.healthUrl}/readyz`)).ok, { timeoutMs: 30_000 });
+      await waitFor("late replica ready", async () => (await fetch(`${late.healthUrl}/readyz`)).ok, {
+        timeoutMs: 30_000,
+      });
+    } finally {
+      await late.stop();
+    }
     // GitHub's redelivery of the failed delivery: same id, same body.
     const again = await deliver(ingress.webhookUrl, during);
     assert.equal(again.status, 202, again.body);
