@@ -26,6 +26,8 @@ export const OPERATIONS = {
     "apps/get-org-installation",
     "apps/get-repo-installation",
     "apps/create-installation-access-token",
+    "apps/list-webhook-deliveries",
+    "apps/redeliver-webhook-delivery",
     "rate-limit/get",
     "actions/create-registration-token-for-repo",
     "actions/create-remove-token-for-repo",
