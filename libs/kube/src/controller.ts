@@ -1,15 +1,18 @@
-import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Registry } from "prom-client";
-import type { Informer } from "./informer.ts";
 import type { KubeLogger } from "./log.ts";
 import { ReconcileLoop, type Reconciler } from "./reconcile-loop.ts";
 import { WorkQueue } from "./work-queue.ts";
+
+/** What the controller needs of an informer (any Informer<T> fits). */
+export interface SyncedCache {
+  waitForSync(signal?: AbortSignal): Promise<void>;
+}
 
 export interface ControllerOptions {
   name: string;
   reconciler: Reconciler;
   /** Every informer the reconciler reads from: workers start only once all have synced. */
-  informers: Informer<KubernetesObject>[];
+  informers: SyncedCache[];
   concurrency?: number;
   registry?: Registry;
   logger?: KubeLogger;
@@ -25,7 +28,7 @@ export interface ControllerOptions {
 export class Controller {
   readonly name: string;
   readonly queue: WorkQueue;
-  readonly #informers: Informer<KubernetesObject>[];
+  readonly #informers: SyncedCache[];
   readonly #loop: ReconcileLoop;
   #started = false;
 

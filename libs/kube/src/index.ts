@@ -19,7 +19,7 @@ export {
   toRfc3339,
 } from "./conditions.ts";
 export { retryOnConflict } from "./conflict.ts";
-export { Controller, type ControllerOptions } from "./controller.ts";
+export { Controller, type ControllerOptions, type SyncedCache } from "./controller.ts";
 export { controllerOwnerKey, enqueueOnChange } from "./enqueue.ts";
 export {
   isAlreadyExists,

@@ -155,8 +155,11 @@ export class ReconcileLoop {
         });
       }
     }
+    const seconds = (performance.now() - started) / 1000;
+    if (outcome === "success")
+      this.#logger.debug("reconciled", { controller: this.name, key, durationMs: Math.round(seconds * 1000) });
     this.#metrics?.total.inc({ controller: this.name, result: outcome });
-    this.#metrics?.duration.observe({ controller: this.name }, (performance.now() - started) / 1000);
+    this.#metrics?.duration.observe({ controller: this.name }, seconds);
     return outcome;
   }
 }

@@ -83,7 +83,7 @@ describe("a controller built from the library, against a real apiserver", () => 
     controller = new Controller({
       name: "widget",
       reconciler,
-      informers: [widgets, configMaps] as Informer<KubernetesObject>[],
+      informers: [widgets, configMaps],
       concurrency: 2,
       registry,
       backoffBaseMs: 50,
