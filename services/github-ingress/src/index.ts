@@ -56,7 +56,13 @@ await runService<IngressConfig>({
     health.addReadinessCheck("nats", () => bus.connected() || "not connected to NATS");
     health.addReadinessCheck("job stream", async () => {
       if (!streamReady || !bus.connected()) return `the stream ${JOB_STREAM} is not declared yet`;
-      return (await jobStreamExists(await bus.jetstreamManager())) || `the stream ${JOB_STREAM} does not exist`;
+      const jsm = await bus.jetstreamManager();
+      if (await jobStreamExists(jsm)) return true;
+      if (!config.JOB_STREAM_MANAGE) return `the stream ${JOB_STREAM} does not exist`;
+      // Deleted while running (by hand, or a NATS store lost): declare it again rather than stay unready.
+      logger.warn("the job stream disappeared; declaring it again", { stream: JOB_STREAM });
+      await ensureJobStream(jsm, jobStreamLimits(config));
+      return true;
     });
   },
 });

@@ -241,6 +241,17 @@ describe("github-ingress as a process, with a real nats-server", () => {
     assert.equal(entry.status, 401);
   });
 
+  test("with the stream deleted under it: 503 (not stored), and readiness declares the stream again", async () => {
+    await jsm.streams.delete(JOB_STREAM);
+    const webhook = signedWebhook({ event: "workflow_job", payload: example(), secret });
+    const answer = await deliver(ingress.webhookUrl, webhook);
+    assert.equal(answer.status, 503, answer.body);
+    assert.ok(answer.headers.get("retry-after"));
+    await waitFor("ready again", async () => (await fetch(`${ingress.healthUrl}/readyz`)).ok, { timeoutMs: 15_000 });
+    assert.equal((await deliver(ingress.webhookUrl, webhook)).status, 202);
+    assert.equal((await storedByMessageId(jsm)).get(webhook.deliveryId)?.subject, "octorun.jobs.queued");
+  });
+
   test("with nats-server stopped: 503 with Retry-After and not ready; restarted: 202 and stored", async () => {
     await nats.pause();
     const during = signedWebhook({ event: "workflow_job", payload: example(), secret });
