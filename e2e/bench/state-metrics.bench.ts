@@ -3,7 +3,7 @@
 // service's resident memory. Floor: the same number of bytes served by a bare Node HTTP server.
 
 import { mkdtempSync, readFileSync } from "node:fs";
-import { createServer } from "node:http";
+import { createServer, get } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -58,12 +58,25 @@ async function inParallel<T>(items: T[], concurrency: number, work: (item: T) =>
   );
 }
 
-async function timedGet(url: string): Promise<{ ms: number; bytes: number; text: string }> {
+/** One full GET, timed until the last byte; the body is only counted (kept when `keep`), as a scraper would stream it. */
+function timedGet(url: string, keep = false): Promise<{ ms: number; bytes: number; text: string }> {
   const started = performance.now();
-  const res = await fetch(url);
-  const text = await res.text();
-  if (res.status !== 200) throw new Error(`${url} answered ${res.status}`);
-  return { ms: performance.now() - started, bytes: Buffer.byteLength(text), text };
+  return new Promise((resolve, reject) => {
+    get(url, (res) => {
+      const parts: Buffer[] = [];
+      let bytes = 0;
+      res.on("data", (data: Buffer) => {
+        bytes += data.length;
+        if (keep) parts.push(data);
+      });
+      res.on("end", () => {
+        if (res.statusCode !== 200) reject(new Error(`${url} answered ${res.statusCode}`));
+        else
+          resolve({ ms: performance.now() - started, bytes, text: keep ? Buffer.concat(parts).toString("utf8") : "" });
+      });
+      res.on("error", reject);
+    }).on("error", reject);
+  });
 }
 
 function rssMb(pid: number): { rss: number; hwm: number } {
@@ -211,7 +224,7 @@ export default defineBenchmark({
       );
 
       const url = `http://127.0.0.1:${metricsPort}/metrics`;
-      const first = await timedGet(url);
+      const first = await timedGet(url, true);
       const infoLines = first.text.split("\n").filter((line) => line.startsWith("octorun_runner_info{")).length;
       if (infoLines !== runners) throw new Error(`the scrape has ${infoLines} Runners, expected ${runners}`);
       const series = first.text.split("\n").filter((line) => line.length > 0 && !line.startsWith("#")).length;
@@ -243,7 +256,12 @@ export default defineBenchmark({
           `scrape p50 ${median(times).toFixed(1)} ms, min ${Math.min(...times).toFixed(1)}, max ${Math.max(...times).toFixed(1)}; ` +
           `floor (same bytes from a bare Node server) p50 ${median(floor).toFixed(1)} ms`,
       );
-      report.note(`state-metrics RSS max after scrapes ${rss.toFixed(1)} MB, peak (VmHWM) ${hwm.toFixed(1)} MB`);
+      const own = (await timedGet(url, true)).text;
+      const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(own)?.[1] ?? Number.NaN) / 1e6;
+      report.note(
+        `state-metrics RSS max after scrapes ${rss.toFixed(1)} MB, peak (VmHWM) ${hwm.toFixed(1)} MB; ` +
+          `V8 heap used ${gauge("nodejs_heap_size_used_bytes").toFixed(1)} MB of ${gauge("nodejs_heap_size_total_bytes").toFixed(1)} MB, external ${gauge("nodejs_external_memory_bytes").toFixed(1)} MB`,
+      );
     } finally {
       await processes.stop();
       await Promise.all([cp.stop(), nats.stop()]);
