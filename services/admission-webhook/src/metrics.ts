@@ -10,6 +10,7 @@ export interface WebhookMetrics {
   badRequests: Counter<"endpoint" | "code">;
   tlsReloads: Counter<"result">;
   certificateExpiry: Gauge;
+  connections: Counter;
 }
 
 export function createWebhookMetrics(registry: Registry): WebhookMetrics {
@@ -49,6 +50,11 @@ export function createWebhookMetrics(registry: Registry): WebhookMetrics {
       name: "octorun_admission_tls_reloads_total",
       help: "Serving certificate loads after a change of the files, by result (success, failure).",
       labelNames: ["result"],
+      registers,
+    }),
+    connections: new Counter({
+      name: "octorun_admission_tls_connections_total",
+      help: "TLS connections accepted (each one a handshake; the apiserver normally reuses a few).",
       registers,
     }),
     certificateExpiry: new Gauge({

@@ -20,6 +20,8 @@ export interface WebhookTarget {
   service?: { name: string; namespace: string; port?: number };
   /** PEM of the CA that signed the serving certificate. */
   caPem?: string;
+  /** Only objects in namespaces whose labels match (all namespaces when absent). */
+  namespaceSelector?: { matchLabels?: Record<string, string> };
 }
 
 function clientConfig(target: WebhookTarget, path: string): ClientConfig {
@@ -41,6 +43,7 @@ function webhook(name: string, path: string, plural: string, target: WebhookTarg
     matchPolicy: "Equivalent",
     sideEffects: "None",
     timeoutSeconds: 10,
+    ...(target.namespaceSelector ? { namespaceSelector: target.namespaceSelector } : {}),
     rules: [
       { apiGroups: [API_GROUP], apiVersions: [STORAGE_VERSION], operations: ["CREATE", "UPDATE"], resources: [plural] },
     ],

@@ -78,6 +78,7 @@ export class AdmissionWebhookServer {
     // Longer than the apiserver's idle-connection timeout, so that it never reuses a connection we are closing.
     server.keepAliveTimeout = 120_000;
     server.headersTimeout = 125_000;
+    server.on("secureConnection", () => this.#metrics.connections.inc());
     this.#server = server;
     this.#port = await listen(server as unknown as import("node:http").Server, this.#options.port, this.#options.host);
     this.#options.logger.info("admission webhook listening", { host: this.#options.host, port: this.#port });
