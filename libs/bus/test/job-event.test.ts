@@ -12,15 +12,24 @@ import {
 } from "../src/index.ts";
 import { sampleEvent } from "./fixtures.ts";
 
+// biome-ignore lint/suspicious/noExplicitAny: GitHub payloads and events are untyped JSON that the tests mutate freely.
+type Json = any;
+
 describe("job event schema", () => {
-  const cases: { name: string; mutate: (e: Record<string, any>) => void; problem?: RegExp }[] = [
+  const cases: { name: string; mutate: (e: Json) => void; problem?: RegExp }[] = [
     { name: "a complete event is valid", mutate: () => {} },
     {
       name: "queued: runner fields null",
       mutate: (e) => (e.runner = { id: null, name: null, groupId: null, groupName: null }),
     },
     { name: "org-hook delivery: no installation", mutate: (e) => (e.installationId = null) },
-    { name: "completed with empty labels", mutate: (e) => ((e.job.labels = []), (e.job.conclusion = "skipped")) },
+    {
+      name: "completed with empty labels",
+      mutate: (e) => {
+        e.job.labels = [];
+        e.job.conclusion = "skipped";
+      },
+    },
     { name: "an unknown future conclusion is accepted", mutate: (e) => (e.job.conclusion = "startup_failure") },
     {
       name: "another version is refused",
@@ -50,7 +59,7 @@ describe("job event schema", () => {
   ];
   for (const c of cases) {
     test(c.name, () => {
-      const event = structuredClone(sampleEvent()) as Record<string, any>;
+      const event = structuredClone(sampleEvent()) as Json;
       c.mutate(event);
       const result = checkJobEvent(event);
       if (!c.problem) return assert.equal(result.valid, true, JSON.stringify(result));

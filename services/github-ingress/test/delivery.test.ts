@@ -6,6 +6,9 @@ import { jobEventFromWebhook, UnprocessablePayloadError } from "../src/job-event
 import { deliveryLabels } from "../src/metrics.ts";
 import { checkSignature } from "../src/signature.ts";
 
+// biome-ignore lint/suspicious/noExplicitAny: GitHub payloads and events are untyped JSON that the tests mutate freely.
+type Json = any;
+
 const secret = "current-secret";
 const signed = (event: string, body: string | Buffer, key = secret): [DeliveryHeaders, Buffer] => {
   const bytes = Buffer.from(body);
@@ -61,7 +64,7 @@ describe("GitHub's published examples", () => {
 
   test("each workflow_job example becomes a job event with GitHub's values", () => {
     for (const example of webhookExamples("workflow_job")) {
-      const payload = example.payload as any;
+      const payload = example.payload as Json;
       const event = jobEventFromWebhook("delivery-x", payload);
       assert.ok(event);
       assert.equal(event.action, payload.action === "in_progress" ? "assigned" : payload.action);
@@ -81,8 +84,8 @@ describe("GitHub's published examples", () => {
 });
 
 describe("a workflow_job payload that lacks what a job event needs", () => {
-  const base = () => webhookExamples("workflow_job").find((e) => e.action === "completed")!.payload as any;
-  const table: [string, (p: any) => void, string][] = [
+  const base = () => webhookExamples("workflow_job").find((e) => e.action === "completed")!.payload as Json;
+  const table: [string, (p: Json) => void, string][] = [
     ["no workflow_job", (p) => delete p.workflow_job, "workflow_job"],
     ["no job id", (p) => delete p.workflow_job.id, "workflow_job.id"],
     ["a string run id", (p) => (p.workflow_job.run_id = "1"), "workflow_job.run_id"],
@@ -187,7 +190,7 @@ describe("deciding a delivery", () => {
   }
 
   test("the 422 answer names the missing field and 415 says to configure JSON", () => {
-    const payload = webhookExamples("workflow_job")[0]!.payload as any;
+    const payload = webhookExamples("workflow_job")[0]!.payload as Json;
     delete payload.workflow_job.labels;
     const [h, b] = signed("workflow_job", JSON.stringify(payload));
     const decision = decideDelivery(h, b, [secret]);

@@ -8,6 +8,9 @@ import { connect, type JetStreamManager, type NatsConnection } from "nats";
 import { jobEventFromWebhook } from "../src/job-event-from-webhook.ts";
 import { deliver, type IngressProcess, startIngress, storedByMessageId, storedCount } from "./ingress-process.ts";
 
+// biome-ignore lint/suspicious/noExplicitAny: GitHub payloads and events are untyped JSON that the tests mutate freely.
+type Json = any;
+
 const secret = "webhook-secret-1";
 const previousSecret = "webhook-secret-0";
 
@@ -95,7 +98,7 @@ describe("github-ingress as a process, with a real nats-server", () => {
   test("each kind of bad input gets its answer and nothing is stored", async () => {
     const before = await storedCount(jsm);
     const good = () => signedWebhook({ event: "workflow_job", payload: example(), secret });
-    const lacking = example() as any;
+    const lacking = example() as Json;
     delete lacking.workflow_job.run_id;
     const oversized = { ...example(), padding: "x".repeat(70_000) };
     const cases: [string, () => Promise<{ status: number; body: string }>, number, RegExp][] = [
