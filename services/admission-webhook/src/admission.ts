@@ -31,7 +31,8 @@ export function mutate(request: AdmissionRequest, kind: ReviewedKind, version: A
   const operation = request.operation;
   const original = request.object;
   if ((operation !== "CREATE" && operation !== "UPDATE") || !original) return { uid: request.uid, allowed: true };
-  const copy = structuredClone(original);
+  // A review's object is plain JSON: a JSON round trip copies it faster than structuredClone.
+  const copy = JSON.parse(JSON.stringify(original)) as Record<string, unknown>;
   if (kind === "Runner") applyRunnerDefaults(copy, { version, operation });
   else applyRunnerSetDefaults(copy, { version, operation });
   const patch = jsonPatch(original, copy);

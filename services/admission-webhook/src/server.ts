@@ -49,6 +49,7 @@ export class AdmissionWebhookServer {
   readonly #reloader: CertificateReloader;
   #server: Server | undefined;
   #port = 0;
+  readonly #durations = new Map<string, { observe(value: number): void }>();
 
   constructor(options: AdmissionWebhookServerOptions) {
     this.#options = options;
@@ -193,8 +194,19 @@ export class AdmissionWebhookServer {
       this.#options.logger.error("review failed", { kind, mode, key, uid: request.uid, error });
     }
     this.#metrics.reviews.inc({ kind, mode, operation: request.operation, result });
-    this.#metrics.reviewDuration.observe({ kind, mode }, Number(process.hrtime.bigint() - started) / 1e9);
+    this.#durationOf(kind, mode).observe(Number(process.hrtime.bigint() - started) / 1e9);
     return admissionReview(response);
+  }
+
+  /** The histogram child per kind and mode, bound once (label hashing on every review is measurable). */
+  #durationOf(kind: ReviewedKind, mode: ReviewMode): { observe(value: number): void } {
+    const key = `${kind}/${mode}`;
+    let child = this.#durations.get(key);
+    if (!child) {
+      child = this.#metrics.reviewDuration.labels({ kind, mode });
+      this.#durations.set(key, child);
+    }
+    return child;
   }
 
   #convert(body: unknown): unknown {
