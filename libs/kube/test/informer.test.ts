@@ -120,6 +120,14 @@ describe("Informer against a real apiserver", () => {
     const proxy = await TcpProxy.start(cp.server);
     try {
       const proxied = new KubeClient(proxy.kubeConfig(cp.kubeConfig), { fieldManager: "kube-test" });
+      const retries: { attempt: number; retryInMs: number }[] = [];
+      const logger = {
+        debug() {},
+        info() {},
+        warn: (_m: string, meta?: Record<string, unknown>) =>
+          retries.push(meta as { attempt: number; retryInMs: number }),
+        error() {},
+      };
       const informer = track(
         new Informer<ConfigMap>({
           client: proxied,
@@ -127,6 +135,7 @@ describe("Informer against a real apiserver", () => {
           namespace: "ns-b",
           backoffBaseMs: 200,
           backoffMaxMs: 1_000,
+          logger,
         }),
       );
       const seen = record(informer);
@@ -143,6 +152,12 @@ describe("Informer against a real apiserver", () => {
       await waitFor("changes made while cut", () => seen.length >= 3, { timeoutMs: 15_000 });
       assert.deepEqual(seen, ["add ns-b/while-cut", "update ns-b/cm-0", "delete ns-b/cm-1"]);
       assert.equal(informer.listCount, 1, "resumed by watching from the last resource version, not by a relist");
+      assert.ok(retries.length >= 2, `retried several times while cut: ${JSON.stringify(retries)}`);
+      assert.deepEqual(
+        retries.slice(0, 3).map((r) => r.attempt),
+        [1, 2, 3].slice(0, Math.min(3, retries.length)),
+      );
+      assert.ok((retries[1]?.retryInMs ?? 0) > (retries[0]?.retryInMs ?? 0), "the delay grows between attempts");
       assert.ok(proxy.connections > refusedWhileCut, "reconnected after the cut");
       assert.equal(informer.get("ns-b/cm-0")?.data?.changed, "yes");
     } finally {
