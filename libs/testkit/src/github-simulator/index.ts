@@ -1,4 +1,10 @@
-export { labelsMatch, type QueueJobOptions, type WebhookDelivery, type WebhookTarget } from "./jobs.ts";
+export {
+  labelsMatch,
+  type QueueJobOptions,
+  type WebhookDelivery,
+  type WebhookDelivery as SimWebhookDelivery,
+  type WebhookTarget,
+} from "./jobs.ts";
 export { OpenApiCatalog, type Validation } from "./openapi.ts";
 export { type EmulatedPod, RunnerEmulation, type RunnerEmulationOptions } from "./runner-emulation.ts";
 export {
@@ -9,3 +15,4 @@ export {
   type Violation,
 } from "./simulator.ts";
 export type { JobConclusion, ScopeRef, SimJob, SimRunner } from "./state.ts";
+export { deliveryItem } from "./webhook-deliveries.ts";

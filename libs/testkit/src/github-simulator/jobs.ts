@@ -2,7 +2,7 @@
 // match; the simulator sends `queued`, `in_progress` (with the runner) and `completed` deliveries,
 // built from GitHub's published examples, checked against GitHub's webhook schema and signed as
 // GitHub signs them (libs/testkit/src/webhooks.ts).
-import { signedWebhook, validateWebhookPayload, webhookExamples } from "../webhooks.ts";
+import { signedWebhook, signWebhookBody, validateWebhookPayload, webhookExamples } from "../webhooks.ts";
 import type { JobConclusion, SimJob, SimRunner, SimState } from "./state.ts";
 
 export interface WebhookTarget {
@@ -23,13 +23,32 @@ export interface QueueJobOptions {
   workflowName?: string;
 }
 
+/**
+ * One delivery attempt, as GitHub records it for `GET /app/hook/deliveries`: every attempt (the
+ * first one and each redelivery) gets its own `id`; all attempts of one event share the GUID
+ * (`X-GitHub-Delivery`).
+ */
 export interface WebhookDelivery {
+  /** GitHub's delivery id: one per attempt, the id `POST /app/hook/deliveries/{id}/attempts` takes. */
+  id: number;
+  /** `X-GitHub-Delivery`, shared by every attempt of the event (GitHub's `guid`). */
   deliveryId: string;
   event: string;
   action: string;
   jobId: number;
-  /** The receiver's HTTP status (0 when it could not be reached). */
+  /** The receiver's HTTP status (0 when it could not be reached or did not answer in time): GitHub's `status_code`. */
   status: number;
+  /** GitHub's `status`: `OK`, `Invalid HTTP Response: <code>`, `failed to connect` or `timed out`. */
+  statusText: string;
+  /** True when a 2xx came back in time; anything else is a failed delivery. */
+  delivered: boolean;
+  /** A redelivery requested through the REST API (or the simulator's control API). */
+  redelivery: boolean;
+  /** When the attempt started (epoch ms). */
+  deliveredAt: number;
+  durationMs: number;
+  installationId: number | null;
+  repositoryId: number | null;
   error?: string;
   body: Buffer;
   headers: Record<string, string>;
@@ -53,17 +72,22 @@ export class JobDispatcher {
   // Deliveries go out one at a time, in the order of the state changes.
   private chain: Promise<void> = Promise.resolve();
   private scheduling = false;
+  private readonly timeoutMs: number;
+  private attempts = 0;
 
   constructor(options: {
     state: SimState;
     webUrl: () => string;
     apiUrl: () => string;
     webhook?: WebhookTarget | undefined;
+    /** How long the receiver has to answer before the attempt counts as timed out (GitHub: 10 s). */
+    timeoutMs?: number;
   }) {
     this.state = options.state;
     this.webUrl = options.webUrl;
     this.apiUrl = options.apiUrl;
     this.webhook = options.webhook;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
   }
 
   setWebhook(target: WebhookTarget | undefined): void {
@@ -272,31 +296,99 @@ export class JobDispatcher {
           this.state.repository(...(job.repository.split("/") as [string, string]))?.id ??
           1,
       });
-      const delivery: WebhookDelivery = {
+      const [owner = "", repo = ""] = job.repository.split("/");
+      await this.attempt({
         deliveryId: signed.deliveryId,
         event: "workflow_job",
         action,
         jobId: job.id,
-        status: 0,
+        redelivery: false,
+        installationId: installation?.id ?? null,
+        repositoryId: this.state.repository(owner, repo)?.id ?? null,
         body: signed.body,
         headers: signed.headers,
-      };
-      try {
-        const response = await fetch(target.url, {
-          method: "POST",
-          headers: signed.headers,
-          body: signed.body,
-          signal: AbortSignal.timeout(10_000),
-        });
-        await response.arrayBuffer();
-        delivery.status = response.status;
-      } catch (error) {
-        delivery.error = (error as Error).message;
-      }
-      this.deliveries.push(delivery);
+        url: target.url,
+      });
     });
     this.chain = next.catch(() => undefined);
     return next;
+  }
+
+  /**
+   * Sends an earlier delivery again, as GitHub does on `POST /app/hook/deliveries/{id}/attempts`:
+   * the same body and `X-GitHub-Delivery`, signed with the webhook's current secret, to its current
+   * URL, recorded as a new attempt with `redelivery: true`. Resolves once the attempt is recorded;
+   * throws when the id is unknown or no webhook is configured.
+   */
+  redeliver(id: number): Promise<WebhookDelivery> {
+    const original = this.deliveries.find((d) => d.id === id);
+    if (!original) throw new Error(`no webhook delivery ${id}`);
+    const target = this.webhook;
+    if (!target) throw new Error("no webhook is configured");
+    const headers = { ...original.headers, "x-hub-signature-256": signWebhookBody(target.secret, original.body) };
+    const next = this.chain.then(() => this.attempt({ ...original, redelivery: true, headers, url: target.url }));
+    this.chain = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    return next;
+  }
+
+  /** One POST to the receiver, recorded with GitHub's fields whatever the outcome. */
+  private async attempt(
+    delivery: Pick<
+      WebhookDelivery,
+      | "deliveryId"
+      | "event"
+      | "action"
+      | "jobId"
+      | "redelivery"
+      | "installationId"
+      | "repositoryId"
+      | "body"
+      | "headers"
+    > & { url: string },
+  ): Promise<WebhookDelivery> {
+    const started = Date.now();
+    let status = 0;
+    let statusText: string;
+    let error: string | undefined;
+    try {
+      const response = await fetch(delivery.url, {
+        method: "POST",
+        headers: delivery.headers,
+        body: delivery.body,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      await response.arrayBuffer();
+      status = response.status;
+      statusText = response.ok ? "OK" : `Invalid HTTP Response: ${response.status}`;
+    } catch (cause) {
+      const e = cause as Error;
+      error = e.message;
+      statusText = e.name === "TimeoutError" ? "timed out" : "failed to connect";
+    }
+    this.attempts += 1;
+    const record: WebhookDelivery = {
+      id: this.attempts,
+      deliveryId: delivery.deliveryId,
+      event: delivery.event,
+      action: delivery.action,
+      jobId: delivery.jobId,
+      status,
+      statusText,
+      delivered: status >= 200 && status < 300,
+      redelivery: delivery.redelivery,
+      deliveredAt: started,
+      durationMs: Date.now() - started,
+      installationId: delivery.installationId,
+      repositoryId: delivery.repositoryId,
+      ...(error === undefined ? {} : { error }),
+      body: delivery.body,
+      headers: delivery.headers,
+    };
+    this.deliveries.push(record);
+    return record;
   }
 }
 

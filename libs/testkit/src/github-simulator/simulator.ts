@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import {
   HttpError,
   OPERATIONS,
+  type OperationSpec,
   type Principal,
   requiredPermission,
   type SimResponse,
@@ -34,6 +35,7 @@ import {
   type SimRunner,
   SimState,
 } from "./state.ts";
+import { webhookDeliveryOperations } from "./webhook-deliveries.ts";
 
 export interface GitHubSimulatorOptions {
   /** Port on 127.0.0.1 (default: a free one). */
@@ -44,6 +46,8 @@ export interface GitHubSimulatorOptions {
   webhook?: WebhookTarget;
   /** Runner emulation against a cluster; see RunnerEmulationOptions. */
   runners?: RunnerEmulationOptions;
+  /** How long the webhook receiver has to answer before an attempt counts as `timed out` (default 10 s, as GitHub). */
+  webhookTimeoutMs?: number;
   /** Called for every schema violation (besides recording it); default logs to stderr. */
   onViolation?: (violation: Violation) => void;
 }
@@ -111,6 +115,7 @@ export class GitHubSimulator {
   private readonly limits: RateLimits;
   private readonly options: GitHubSimulatorOptions;
   private readonly dispatcher: JobDispatcher;
+  private readonly operations: Record<string, OperationSpec>;
   private emulation: RunnerEmulation | undefined;
   private server: Server | undefined;
   private baseUrl = "";
@@ -125,7 +130,9 @@ export class GitHubSimulator {
       webUrl: () => this.url,
       apiUrl: () => this.apiUrl,
       webhook: options.webhook,
+      timeoutMs: options.webhookTimeoutMs,
     });
+    this.operations = { ...OPERATIONS, ...webhookDeliveryOperations(this.dispatcher) };
   }
 
   /** `http://127.0.0.1:<port>`: a Runner URL such as `${url}/my-org` points here. */
@@ -334,8 +341,13 @@ export class GitHubSimulator {
   job(id: number): SimJob | undefined {
     return this.state.jobs.get(id);
   }
+  /** Every webhook delivery attempt (first ones and redeliveries), oldest first. */
   deliveries(): WebhookDelivery[] {
     return this.dispatcher.deliveries;
+  }
+  /** Sends an earlier delivery attempt again (same body and `X-GitHub-Delivery`), as the REST redelivery does. */
+  redeliver(id: number): Promise<WebhookDelivery> {
+    return this.dispatcher.redeliver(id);
   }
 
   // ---- HTTP ---------------------------------------------------------------------------------
@@ -375,7 +387,7 @@ export class GitHubSimulator {
     }
     const path = url.pathname.slice(API_PREFIX.length);
     const matched = this.catalog.match(method, path);
-    const spec = matched ? OPERATIONS[matched.route.operationId] : undefined;
+    const spec = matched ? this.operations[matched.route.operationId] : undefined;
     if (!matched || !spec) return send(404, { message: "Not Found", documentation_url: GENERIC_DOCS, status: "404" });
     const operationId = matched.route.operationId;
     entry.operationId = operationId;
@@ -669,6 +681,10 @@ export class GitHubSimulator {
             200,
             this.deliveries().map(({ body: _b, ...d }) => d),
           );
+        case "POST /_simulator/deliveries/:id/attempts": {
+          const { body: _b, ...attempt } = await this.redeliver(id);
+          return reply(201, attempt);
+        }
         case "GET /_simulator/violations":
           return reply(200, this.violations);
         case "PUT /_simulator/webhook":
