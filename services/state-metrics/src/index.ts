@@ -32,6 +32,7 @@ if (import.meta.main) {
         jobLabelsAllowlist: config.JOB_LABELS_ALLOWLIST,
         consumerName: config.JOB_CONSUMER_NAME,
         relistMs: config.RELIST_INTERVAL_SECONDS * 1000,
+        replayWindowMs: config.JOB_REPLAY_HOURS * 3600_000,
       });
       health.addReadinessCheck("caches", () => service.ready());
       shutdown.add("state metrics", () => service.stop());

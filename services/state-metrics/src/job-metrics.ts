@@ -142,6 +142,11 @@ export class JobMetrics {
     }
   }
 
+  /** Rebuilds what is known of a job from an event counted before (a replay): no counters, no durations. */
+  restore(event: JobEvent): void {
+    this.book.apply(event, this.#now(), this.#options.placementOf);
+  }
+
   /** Forgets jobs past their retention (call periodically). */
   prune(): number {
     return this.book.prune(this.#now(), this.#options.retentionMs);

@@ -9,6 +9,7 @@ export interface StateMetricsConfig extends BusConfig {
   JOB_LABELS_ALLOWLIST: string[];
   JOB_CONSUMER_NAME: string;
   RELIST_INTERVAL_SECONDS: number;
+  JOB_REPLAY_HOURS: number;
 }
 
 export const stateMetricsSettings: ConfigSchema = mergeSchemas(busSettings, {
@@ -50,6 +51,14 @@ export const stateMetricsSettings: ConfigSchema = mergeSchemas(busSettings, {
       pattern: "^[A-Za-z0-9_-]{1,64}$",
       default: "octorun-state-metrics",
       description: "name of this service's durable consumer on the job stream",
+    },
+    JOB_REPLAY_HOURS: {
+      type: "number",
+      minimum: 0,
+      maximum: 168,
+      default: 24,
+      description:
+        "at start-up, rebuild the jobs still waiting for a runner from this many hours of the job stream (0: do not; GitHub cancels jobs that wait 24 hours)",
     },
     RELIST_INTERVAL_SECONDS: {
       type: "integer",

@@ -10,6 +10,7 @@ import type { Logger } from "@octorun/runtime";
 import type { Registry } from "prom-client";
 import type { Placement } from "./job-book.ts";
 import { JobMetrics } from "./job-metrics.ts";
+import { replayAcknowledged } from "./job-replay.ts";
 import type { LabelAllowlist } from "./label-names.ts";
 import { MetricsServer } from "./metrics-server.ts";
 import { MetricsStore } from "./metrics-store.ts";
@@ -37,6 +38,8 @@ export interface StateMetricsOptions {
   /** How often the informers relist to heal missed watch events (0: never). */
   relistMs?: number;
   pruneIntervalMs?: number;
+  /** After a restart, rebuild the waiting jobs from the events of this window (0: do not). */
+  replayWindowMs?: number;
 }
 
 export class StateMetrics {
@@ -155,8 +158,32 @@ export class StateMetrics {
   async #startConsumer(): Promise<void> {
     const consumer = this.#consumer;
     if (!consumer) return;
+    const { bus, logger, consumerName } = this.#options;
+    const replayWindowMs = this.#options.replayWindowMs ?? 24 * 3600_000;
+    let replayed = replayWindowMs <= 0;
     for (let attempt = 1; !this.#stop.signal.aborted; attempt++) {
       try {
+        if (!replayed && bus) {
+          await bus.ready();
+          try {
+            const count = await replayAcknowledged({
+              bus,
+              durable: consumerName,
+              since: new Date(Date.now() - replayWindowMs),
+              apply: (event) => this.jobs.restore(event),
+            });
+            logger.info("rebuilt the waiting jobs from the job stream", {
+              events: count,
+              waiting: this.jobs.book.queuedCount,
+            });
+          } catch (error) {
+            // Without it the waiting-jobs gauges start empty and fill as new jobs are queued.
+            logger.warn("cannot replay the job stream; waiting jobs from before this start are not counted", {
+              error: (error as Error).message,
+            });
+          }
+          replayed = true;
+        }
         await consumer.start();
         this.consumerStarted = true;
         this.#options.logger.info("reading the job stream", { consumer: this.#options.consumerName });

@@ -29,6 +29,19 @@ describe("state-metrics against a real apiserver and nats-server", () => {
   const until = (what: string, probe: (t: string) => boolean) =>
     waitFor(what, async () => probe(await text()), { timeoutMs: 15_000, intervalMs: 100 });
 
+  const makeService = () =>
+    new StateMetrics({
+      kube,
+      bus,
+      registry: createMetricsRegistry(),
+      logger: createLogger({ service: "state-metrics-test", level: "error" }),
+      metricsHost: "127.0.0.1",
+      metricsPort: 0,
+      metadataLabelsAllowlist: parseAllowlist(["*"]),
+      jobLabelsAllowlist: ["runnerset", "self-hosted"],
+      consumerName: "octorun-state-metrics",
+    });
+
   before(async () => {
     [cp, nats] = await Promise.all([startControlPlane(), startNatsServer()]);
     const applied = await cp.kubectl([
@@ -54,17 +67,7 @@ describe("state-metrics against a real apiserver and nats-server", () => {
     await ensureJobStream(await publisher.jetstreamManager());
     bus = new BusConnection({ servers: [nats.url], name: "state-metrics" });
     bus.start();
-    service = new StateMetrics({
-      kube,
-      bus,
-      registry: createMetricsRegistry(),
-      logger: createLogger({ service: "state-metrics-test", level: "error" }),
-      metricsHost: "127.0.0.1",
-      metricsPort: 0,
-      metadataLabelsAllowlist: parseAllowlist(["*"]),
-      jobLabelsAllowlist: ["runnerset", "self-hosted"],
-      consumerName: "octorun-state-metrics",
-    });
+    service = makeService();
     assert.notEqual(service.ready(), true, "not ready before the caches are filled");
     await service.start();
     assert.equal(service.ready(), true);
@@ -271,6 +274,24 @@ describe("state-metrics against a real apiserver and nats-server", () => {
     t = await text();
     assert.equal(valueOf(t, "octorun_job_run_duration_seconds_count", run), 1);
     assert.equal(valueOf(t, "octorun_jobs_queued", { label_runnerset: "", label_self_hosted: "" }), undefined);
+  });
+
+  test("after a restart the waiting jobs are rebuilt from the stream, and nothing is counted twice", async () => {
+    await service.stop();
+    service = makeService();
+    await service.start();
+    await waitFor("the consumer", () => service.consumerStarted, { timeoutMs: 20_000 });
+    let t = await text();
+    // Job 502 is still queued from the previous test; 501 and 503 are done.
+    assert.equal(valueOf(t, "octorun_jobs_queued", { label_runnerset: "linux", label_self_hosted: "true" }), 1);
+    assert.equal(valueOf(t, "octorun_runnerset_queued_jobs", { namespace: ns, runnerset: "linux" }), 1);
+    assert.equal(valueOf(t, "octorun_jobs_total", { action: "queued" }), 0, "replayed events are not counted again");
+    await publishJobEvent(publisher.jetstream(), jobEvent("assigned", 502));
+    const set = { namespace: ns, runnerset: "linux" };
+    await until("the queue time of job 502", (t) => valueOf(t, "octorun_job_queue_duration_seconds_count", set) === 1);
+    t = await text();
+    assert.equal(valueOf(t, "octorun_jobs_queued", { label_runnerset: "linux", label_self_hosted: "true" }), undefined);
+    assert.equal(valueOf(t, "octorun_jobs_total", { action: "assigned" }), 1);
   });
 
   test("the whole scrape passes promtool check metrics", async (t) => {
