@@ -11,17 +11,32 @@ import { RateBudget } from "./rate-limit.ts";
 import { RequestGate } from "./request-gate.ts";
 import { RunnerClient } from "./runner-client.ts";
 import { defaultPolicy, GitHubTransport, type RawResponse, type RequestFn } from "./transport.ts";
-import type { GitHubClientConfig, GitHubRunnerClient, RateLimitPolicy } from "./types.ts";
+import type {
+  GitHubClientConfig,
+  GitHubRunnerClient,
+  ListWebhookDeliveriesRequest,
+  RateLimitPolicy,
+  WebhookDeliveryItem,
+} from "./types.ts";
 import { type ParsedGitHubUrl, parseGitHubUrl } from "./url.ts";
+import { listWebhookDeliveries, redeliverWebhookDelivery } from "./webhook-deliveries.ts";
 
 export interface GitHubClient {
   /** The runner operations for a Runner's `spec.url` (discovers and caches the App installation). */
   forUrl(url: string | ParsedGitHubUrl): Promise<GitHubRunnerClient>;
   /** The installation id serving a URL (App auth only). */
   installationIdFor(url: string | ParsedGitHubUrl): Promise<number>;
+  /**
+   * The App webhook's delivery attempts at or after `since`, newest first (all pages). App auth
+   * only; the API base is `apiBaseUrl` (default `https://api.github.com`).
+   */
+  listWebhookDeliveries(request: ListWebhookDeliveriesRequest): Promise<WebhookDeliveryItem[]>;
+  /** Asks GitHub to send a delivery attempt's event again (same `X-GitHub-Delivery`). App auth only. */
+  redeliverWebhookDelivery(id: number): Promise<void>;
 }
 
 const USER_AGENT = "octorun";
+const GITHUB_API = "https://api.github.com";
 
 export function createGitHubClient(config: GitHubClientConfig): GitHubClient {
   return new GitHubClientImpl(config);
@@ -76,19 +91,41 @@ class GitHubClientImpl implements GitHubClient {
     return found;
   }
 
+  async listWebhookDeliveries(request: ListWebhookDeliveriesRequest): Promise<WebhookDeliveryItem[]> {
+    return listWebhookDeliveries(this.webhookTransport("apps/list-webhook-deliveries"), request);
+  }
+
+  async redeliverWebhookDelivery(id: number): Promise<void> {
+    return redeliverWebhookDelivery(this.webhookTransport("apps/redeliver-webhook-delivery"), id);
+  }
+
+  /** The App's own transport (JWT) for its webhook; a token cannot reach these endpoints. */
+  private webhookTransport(operation: string): GitHubTransport {
+    if (this.config.auth.type !== "app") {
+      throw new GitHubConfigError(
+        `${operation} needs GitHub App auth: the webhook deliveries of an App are only visible to the App itself (its JWT), not to a personal access token`,
+      );
+    }
+    return this.appTransport((this.config.apiBaseUrl ?? GITHUB_API).replace(/\/+$/, ""));
+  }
+
+  private appTransport(baseUrl: string): GitHubTransport {
+    const app = this.app(baseUrl);
+    const auth = this.config.auth as { appId: number | string };
+    return this.transport(
+      `app:${auth.appId}@${baseUrl}`,
+      `app:${auth.appId}`,
+      (route, params) => app.octokit.request(route, params) as Promise<RawResponse>,
+    );
+  }
+
   private target(input: string | ParsedGitHubUrl): ParsedGitHubUrl {
     const parsed = typeof input === "string" ? parseGitHubUrl(input) : input;
     return this.config.apiBaseUrl ? { ...parsed, apiBaseUrl: this.config.apiBaseUrl.replace(/\/+$/, "") } : parsed;
   }
 
   private async discover(target: ParsedGitHubUrl): Promise<number> {
-    const app = this.app(target.apiBaseUrl);
-    const auth = this.config.auth as { appId: number | string };
-    const transport = this.transport(
-      `app:${auth.appId}@${target.apiBaseUrl}`,
-      `app:${auth.appId}`,
-      (route, params) => app.octokit.request(route, params) as Promise<RawResponse>,
-    );
+    const transport = this.appTransport(target.apiBaseUrl);
     const { scope } = target;
     const response =
       scope.kind === "repository"

@@ -21,7 +21,9 @@ export type {
   GitHubRunner,
   GitHubRunnerClient,
   JitConfig,
+  ListWebhookDeliveriesRequest,
   RateLimitPolicy,
   RunnerToken,
+  WebhookDeliveryItem,
 } from "./types.ts";
 export { type ParsedGitHubUrl, parseGitHubUrl, type RunnerScope, scopeKey } from "./url.ts";

@@ -55,6 +55,35 @@ export interface GitHubRunnerClient {
   runnerGroupId(name: string): Promise<number>;
 }
 
+/** One attempt to deliver a webhook of the GitHub App (`components.schemas.hook-delivery-item`). */
+export interface WebhookDeliveryItem {
+  /** Unique per attempt: the id a redelivery is requested for. */
+  id: number;
+  /** `X-GitHub-Delivery`: the same for every attempt of one event (a redelivery keeps it). */
+  guid: string;
+  /** ISO 8601. */
+  delivered_at: string;
+  redelivery: boolean;
+  /** Seconds. */
+  duration: number;
+  /** GitHub's outcome text, e.g. `OK`, `failed to connect`, `Invalid HTTP Response: 503`. */
+  status: string;
+  /** The receiver's HTTP status (0 when it was not reached). */
+  status_code: number;
+  event: string;
+  action: string | null;
+  installation_id: number | null;
+  repository_id: number | null;
+  throttled_at?: string | null;
+}
+
+export interface ListWebhookDeliveriesRequest {
+  /** Only attempts delivered at or after this time (epoch ms or Date); paging stops at older ones. */
+  since: number | Date;
+  /** Page size (1 to 100, default 100). */
+  perPage?: number;
+}
+
 export type GitHubAuthConfig =
   | {
       type: "app";
