@@ -18,7 +18,10 @@ export interface InformerOptions<T extends KubernetesObject> {
   indexers?: Record<string, IndexFunction<T>>;
   /** Every resyncMs, handlers get an `update` for every cached object (0 = never). */
   resyncMs?: number;
-  /** Every relistMs, the informer lists again and emits the differences a watch may have missed (0 = never). */
+  /**
+   * Every relistMs, the informer lists again and emits the differences a watch may have missed
+   * (default 10 minutes; 0 = never).
+   */
   relistMs?: number;
   /** Backoff for a failing list or watch. */
   backoffBaseMs?: number;
@@ -83,7 +86,7 @@ export class Informer<T extends KubernetesObject> {
     if (this.#running) return;
     this.#stop = new AbortController();
     this.#running = this.#run();
-    const { resyncMs = 0, relistMs = 0 } = this.#options;
+    const { resyncMs = 0, relistMs = 10 * 60_000 } = this.#options;
     if (resyncMs > 0) this.#timers.push(setInterval(() => this.#resync(), resyncMs));
     if (relistMs > 0) this.#timers.push(setInterval(() => this.relist(), relistMs));
   }
