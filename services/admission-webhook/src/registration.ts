@@ -34,7 +34,13 @@ function clientConfig(target: WebhookTarget, path: string): ClientConfig {
   return { service: { ...target.service, path }, ...(caBundle ? { caBundle } : {}) };
 }
 
-function webhook(name: string, path: string, plural: string, target: WebhookTarget) {
+interface WebhookOptions {
+  operations: string[];
+  /** CEL conditions the apiserver checks before calling (all must hold). */
+  matchConditions?: Array<{ name: string; expression: string }>;
+}
+
+function webhook(name: string, path: string, plural: string, target: WebhookTarget, options: WebhookOptions) {
   return {
     name,
     admissionReviewVersions: ["v1"],
@@ -45,10 +51,21 @@ function webhook(name: string, path: string, plural: string, target: WebhookTarg
     timeoutSeconds: 10,
     ...(target.namespaceSelector ? { namespaceSelector: target.namespaceSelector } : {}),
     rules: [
-      { apiGroups: [API_GROUP], apiVersions: [STORAGE_VERSION], operations: ["CREATE", "UPDATE"], resources: [plural] },
+      { apiGroups: [API_GROUP], apiVersions: [STORAGE_VERSION], operations: options.operations, resources: [plural] },
     ],
+    ...(options.matchConditions ? { matchConditions: options.matchConditions } : {}),
   };
 }
+
+// A Runner's defaults apply on create only (its spec is immutable), so its mutating webhook is
+// not called on update; its validation on update only matters when the spec or the labels
+// change, so the controller's metadata writes (finalizers, annotations) cost no webhook call.
+const RUNNER_SPEC_OR_LABELS_CHANGED = {
+  name: "spec-or-labels-changed",
+  expression:
+    "request.operation == 'CREATE' || object.spec != oldObject.spec || " +
+    "(has(object.metadata.labels) ? object.metadata.labels : {}) != (has(oldObject.metadata.labels) ? oldObject.metadata.labels : {})",
+};
 
 export function mutatingWebhookConfiguration(target: WebhookTarget, name = "octorun-mutating-webhook-configuration") {
   return {
@@ -56,12 +73,23 @@ export function mutatingWebhookConfiguration(target: WebhookTarget, name = "octo
     kind: "MutatingWebhookConfiguration",
     metadata: { name },
     webhooks: [
-      webhook("mrunner.octorun.github.io", "/mutate-octorun-github-io-v1alpha2-runner", RUNNER_RESOURCE.plural, target),
+      webhook(
+        "mrunner.octorun.github.io",
+        "/mutate-octorun-github-io-v1alpha2-runner",
+        RUNNER_RESOURCE.plural,
+        target,
+        {
+          operations: ["CREATE"],
+        },
+      ),
       webhook(
         "mrunnerset.octorun.github.io",
         "/mutate-octorun-github-io-v1alpha2-runnerset",
         RUNNER_SET_RESOURCE.plural,
         target,
+        {
+          operations: ["CREATE", "UPDATE"],
+        },
       ),
     ],
   };
@@ -81,12 +109,19 @@ export function validatingWebhookConfiguration(
         "/validate-octorun-github-io-v1alpha2-runner",
         RUNNER_RESOURCE.plural,
         target,
+        {
+          operations: ["CREATE", "UPDATE"],
+          matchConditions: [RUNNER_SPEC_OR_LABELS_CHANGED],
+        },
       ),
       webhook(
         "vrunnerset.octorun.github.io",
         "/validate-octorun-github-io-v1alpha2-runnerset",
         RUNNER_SET_RESOURCE.plural,
         target,
+        {
+          operations: ["CREATE", "UPDATE"],
+        },
       ),
     ],
   };

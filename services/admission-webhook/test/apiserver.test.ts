@@ -352,6 +352,33 @@ describe("validation through the apiserver", () => {
     assert.equal(labelled.code, 200, JSON.stringify(labelled.body));
   });
 
+  test("a metadata-only update of a Runner calls no webhook (matchConditions); a label change is validated", async () => {
+    const runnerUpdateReviews = async () => {
+      const text = await registry.metrics();
+      let total = 0;
+      for (const match of text.matchAll(
+        /octorun_admission_reviews_total\{kind="Runner",mode="\w+",operation="UPDATE",result="\w+"\} (\d+)/g,
+      )) {
+        total += Number(match[1]);
+      }
+      return total;
+    };
+    await api("POST", path("runners"), runner("quiet"));
+    const before = await runnerUpdateReviews();
+    const annotated = await api("PATCH", path("runners", "v1alpha2", "quiet"), {
+      metadata: { annotations: { note: "x" }, finalizers: ["example.com/hold"] },
+    });
+    assert.equal(annotated.code, 200, JSON.stringify(annotated.body));
+    assert.equal(await runnerUpdateReviews(), before);
+    const relabelled = await api("PATCH", path("runners", "v1alpha2", "quiet"), {
+      metadata: { labels: { "octorun.github.io/gpu": "A", "octorun.github.io/GPU": "a" } },
+    });
+    assert.equal(relabelled.code, 422, JSON.stringify(relabelled.body));
+    assert.deepEqual(causes(relabelled), ["metadata.labels[octorun.github.io/gpu]"]);
+    assert.equal(await runnerUpdateReviews(), before + 1);
+    await api("PATCH", path("runners", "v1alpha2", "quiet"), { metadata: { finalizers: null } });
+  });
+
   test("only the controller's identity may set spec.id and spec.os", async () => {
     const byAdmin = await api("PATCH", path("runners", "v1alpha2", "immutable"), { spec: { id: 12, os: "Linux" } });
     assert.equal(byAdmin.code, 422);
