@@ -415,12 +415,11 @@ function clientCertificate(dir: string, cn: string): { certFile: string; keyFile
   return { certFile, keyFile };
 }
 
-/** The first of the commands that runs (`--version` exits 0), or undefined. */
-function findTool(candidates: string[][]): string[] | undefined {
-  return candidates.find(([command, ...args]) => {
-    const result = spawnSync(command ?? "", [...args, "--version"], { stdio: "ignore" });
-    return result.status === 0;
-  });
+/** The first of the commands whose probe (`<command> <probe>`) exits 0, or undefined. */
+function findTool(candidates: string[][], probe = "--version"): string[] | undefined {
+  return candidates.find(
+    ([command, ...args]) => spawnSync(command ?? "", [...args, probe], { stdio: "ignore" }).status === 0,
+  );
 }
 
 describe("runner/entrypoint.sh", () => {
@@ -729,5 +728,63 @@ describe("deploy/nats: the NATS configuration on a real nats-server", () => {
       }),
       /authorization/i,
     );
+  });
+});
+
+describe("docker-compose.yaml", () => {
+  // `docker compose` (v2) where the plugin is installed, else the standalone `docker-compose`.
+  const compose = findTool([["docker", "compose"], ["docker-compose"]], "version");
+  const expectedServices = [
+    "admission-webhook",
+    "controller",
+    "github-ingress",
+    "github-simulator",
+    "nats",
+    "state-metrics",
+  ];
+
+  test("docker compose config accepts it, with NATS, the four services and the GitHub simulator", {
+    skip: compose
+      ? false
+      : "neither `docker compose` nor `docker-compose` is installed (apt-get install docker-compose)",
+  }, () => {
+    const [command = "", ...prefix] = compose ?? [];
+    const run = (args: string[]) =>
+      spawnSync(command, [...prefix, "-f", join(root, "docker-compose.yaml"), ...args], {
+        cwd: root,
+        encoding: "utf8",
+        env: { ...process.env, OCTORUN_KUBECONFIG: join(root, "README.md") },
+      });
+    const config = run(["config"]);
+    assert.equal(config.status, 0, config.stderr);
+    const services = run(["config", "--services"]);
+    assert.equal(services.status, 0, services.stderr);
+    assert.deepEqual(services.stdout.trim().split("\n").sort(), expectedServices);
+  });
+
+  test("its single NATS node has one user per service with the same permissions as deploy/nats", () => {
+    const conf = readFileSync(join(root, "deploy", "compose", "nats.conf"), "utf8");
+    const users = natsUsers(conf);
+    assert.deepEqual([...users.keys()].sort(), ["controller", "github-ingress", "state-metrics"]);
+    assert.deepEqual(users.get("github-ingress"), jobPublisherPermissions());
+    assert.deepEqual(users.get("controller"), jobConsumerPermissions("octorun-controller"));
+    assert.deepEqual(users.get("state-metrics"), jobConsumerPermissions("octorun-state-metrics"));
+    const dir = mkdtempSync(join(tmpdir(), "octorun-compose-nats-"));
+    try {
+      const file = join(dir, "nats.conf");
+      writeFileSync(file, conf.replace("/data/jetstream", join(dir, "jetstream")));
+      const result = spawnSync(ensureBinaries(["nats-server"]).natsServer, ["-t", "-c", file], {
+        encoding: "utf8",
+        env: {
+          ...process.env,
+          NATS_INGRESS_PASSWORD: "a",
+          NATS_CONTROLLER_PASSWORD: "b",
+          NATS_STATE_METRICS_PASSWORD: "c",
+        },
+      });
+      assert.equal(result.status, 0, result.stdout + result.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
