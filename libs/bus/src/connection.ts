@@ -150,11 +150,23 @@ export class BusConnection {
       return;
     }
     log?.info("connected to NATS", { server });
-    const hook = this.#options.onConnect;
-    if (hook) {
-      this.#afterConnect = hook(this).catch((error: unknown) => {
-        log?.error("after-connect step failed", { error: (error as Error).message });
-      });
+    if (this.#options.onConnect) this.#afterConnect = this.#runOnConnect(this.#options.onConnect);
+  }
+
+  /** Runs the after-connect step until it succeeds (JetStream may still be recovering) or the link drops. */
+  async #runOnConnect(hook: (connection: BusConnection) => Promise<void>): Promise<void> {
+    for (let attempt = 1; this.connected(); attempt++) {
+      try {
+        await hook(this);
+        return;
+      } catch (error) {
+        const delayMs = Math.min(5_000, (this.#options.reconnectWaitMs ?? 1_000) * attempt);
+        this.#options.logger?.error("after-connect step failed; retrying", {
+          error: (error as Error).message,
+          delayMs,
+        });
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
     }
   }
 

@@ -70,6 +70,28 @@ describe("the job stream on a real nats-server", () => {
     assert.ok(info.config.duplicate_window >= 600e9);
   });
 
+  test("an after-connect step that fails (JetStream still recovering) is retried until it succeeds", async () => {
+    let attempts = 0;
+    const bus = new BusConnection({
+      servers: [server.url],
+      name: "retry",
+      user: "ingress",
+      password: "ingress-pass",
+      reconnectWaitMs: 50,
+      onConnect: async (b) => {
+        attempts++;
+        if (attempts < 3) throw new Error("JetStream not ready");
+        await ensureJobStream(await b.jetstreamManager());
+      },
+    });
+    try {
+      await bus.ready(10_000);
+      assert.equal(attempts, 3);
+    } finally {
+      await bus.close();
+    }
+  });
+
   test("a job event is stored on its action's subject with the delivery id as message id, once", async () => {
     const e = event({ action: "queued" });
     const before = await messages();
