@@ -87,6 +87,14 @@ function rssMb(pid: number): { rss: number; hwm: number } {
 
 const median = (values: number[]) => quantile(values, 0.5);
 
+/** The Node flags the image runs the service with (its Dockerfile's CMD), so the figures are the deployment's. */
+function imageNodeFlags(): string[] {
+  const dockerfile = readFileSync(join(root, "services/state-metrics/Dockerfile"), "utf8");
+  const cmd = /^CMD (\[.*\])$/m.exec(dockerfile)?.[1];
+  if (!cmd) throw new Error("services/state-metrics/Dockerfile has no CMD [...] line");
+  return (JSON.parse(cmd) as string[]).filter((arg) => arg.startsWith("--"));
+}
+
 export default defineBenchmark({
   name: "state-metrics",
   description: "full /metrics scrape time and memory of state-metrics with 10,000 Runners and 1,000 RunnerSets",

@@ -1,4 +1,3 @@
-import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { closeHttpServer, type Logger, listen } from "@octorun/runtime";
 import type { Registry } from "prom-client";
@@ -68,8 +67,9 @@ export class MetricsServer {
     }
     for (const source of this.#options.sources) {
       for (const chunk of source.chunks()) {
-        // Wait for the socket rather than queueing the whole scrape in memory.
-        if (!res.write(chunk)) await once(res, "drain");
+        // The store reuses the chunk: wait until the socket has taken it (this also keeps the
+        // scrape from queueing in memory when the scraper reads slowly).
+        await new Promise<void>((resolve, reject) => res.write(chunk, (error) => (error ? reject(error) : resolve())));
         if (res.destroyed) return;
       }
     }

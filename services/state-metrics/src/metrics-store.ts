@@ -60,7 +60,8 @@ export class MetricsStore<T extends StoredObject> {
 
   /**
    * Every family in order: its HELP and TYPE lines, then each object's lines, copied into chunks
-   * of `chunkBytes` (a consumer that waits between chunks keeps memory flat).
+   * of `chunkBytes`. The chunk buffer is reused: a consumer is done with a chunk when it asks for
+   * the next one (so a scrape allocates one buffer, not one per chunk).
    */
   *chunks(chunkBytes = 256 * 1024): Generator<Buffer> {
     let chunk = Buffer.allocUnsafe(chunkBytes);
@@ -69,7 +70,7 @@ export class MetricsStore<T extends StoredObject> {
       const header = this.#headers[i]!;
       if (used + header.length > chunk.length) {
         if (used > 0) yield chunk.subarray(0, used);
-        chunk = Buffer.allocUnsafe(Math.max(chunkBytes, header.length));
+        if (header.length > chunk.length) chunk = Buffer.allocUnsafe(header.length);
         used = 0;
       }
       used += header.copy(chunk, used);
@@ -79,7 +80,7 @@ export class MetricsStore<T extends StoredObject> {
         if (length === 0) continue;
         if (used + length > chunk.length) {
           if (used > 0) yield chunk.subarray(0, used);
-          chunk = Buffer.allocUnsafe(Math.max(chunkBytes, length));
+          if (length > chunk.length) chunk = Buffer.allocUnsafe(length);
           used = 0;
         }
         used += rendered.bytes.copy(chunk, used, start, start + length);
@@ -89,8 +90,10 @@ export class MetricsStore<T extends StoredObject> {
   }
 
   /** The whole exposition text of this store (tests; a scrape streams `chunks`). */
-  text(): string {
-    return Buffer.concat([...this.chunks()]).toString("utf8");
+  text(chunkBytes?: number): string {
+    const parts: Buffer[] = [];
+    for (const chunk of this.chunks(chunkBytes)) parts.push(Buffer.from(chunk));
+    return Buffer.concat(parts).toString("utf8");
   }
 }
 

@@ -19,6 +19,7 @@ import { RunnerResource, RunnerSetResource } from "./resources.ts";
 import { runnerFamilies } from "./runner-families.ts";
 import { runnerSetFamilies } from "./runnerset-families.ts";
 import { trimRunner, trimRunnerSet } from "./trim.ts";
+import { TrimmingKubeClient } from "./trimming-client.ts";
 
 export interface StateMetricsOptions {
   kube: KubeClient;
@@ -61,7 +62,11 @@ export class StateMetrics {
 
   constructor(options: StateMetricsOptions) {
     this.#options = options;
-    const { kube, namespace, logger } = options;
+    const { namespace, logger } = options;
+    const kube = new TrimmingKubeClient(options.kube, [
+      [RunnerResource, trimRunner],
+      [RunnerSetResource, trimRunnerSet],
+    ]);
     const relistMs = options.relistMs ?? 10 * 60_000;
     this.runners = new Informer({
       client: kube,
