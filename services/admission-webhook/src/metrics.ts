@@ -5,6 +5,7 @@ import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 export interface WebhookMetrics {
   reviews: Counter<"kind" | "mode" | "operation" | "result">;
   reviewDuration: Histogram<"kind" | "mode">;
+  conversionDuration: Histogram;
   conversions: Counter<"result">;
   convertedObjects: Counter;
   badRequests: Counter<"endpoint" | "code">;
@@ -12,6 +13,8 @@ export interface WebhookMetrics {
   certificateExpiry: Gauge;
   connections: Counter;
 }
+
+const DURATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5];
 
 export function createWebhookMetrics(registry: Registry): WebhookMetrics {
   const registers = [registry];
@@ -24,9 +27,15 @@ export function createWebhookMetrics(registry: Registry): WebhookMetrics {
     }),
     reviewDuration: new Histogram({
       name: "octorun_admission_review_duration_seconds",
-      help: "Time from a complete review request body to the response, by kind and mode.",
+      help: "Time from a review request's arrival to its answer (body read, parsed, reviewed, written), by kind and mode.",
       labelNames: ["kind", "mode"],
-      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+      buckets: DURATION_BUCKETS,
+      registers,
+    }),
+    conversionDuration: new Histogram({
+      name: "octorun_conversion_review_duration_seconds",
+      help: "Time from a ConversionReview's arrival to its answer.",
+      buckets: DURATION_BUCKETS,
       registers,
     }),
     conversions: new Counter({

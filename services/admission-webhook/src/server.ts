@@ -97,11 +97,17 @@ export class AdmissionWebhookServer {
     app.disable("etag");
     for (const endpoint of ENDPOINTS) {
       app.post(endpoint.path, (req, res) =>
-        this.#handle(req, res, endpoint.path, (body) => this.#review(body, endpoint.kind, endpoint.mode)),
+        this.#handle(
+          req,
+          res,
+          endpoint.path,
+          (body) => this.#review(body, endpoint.kind, endpoint.mode),
+          this.#durationOf(endpoint.kind, endpoint.mode),
+        ),
       );
     }
     app.post(CONVERSION_WEBHOOK_PATH, (req, res) =>
-      this.#handle(req, res, CONVERSION_WEBHOOK_PATH, (body) => this.#convert(body)),
+      this.#handle(req, res, CONVERSION_WEBHOOK_PATH, (body) => this.#convert(body), this.#metrics.conversionDuration),
     );
     app.use((req, res) => {
       const known = [...ENDPOINTS.map((e) => e.path), CONVERSION_WEBHOOK_PATH];
@@ -113,7 +119,15 @@ export class AdmissionWebhookServer {
     return app;
   }
 
-  #handle(req: Request, res: Response, endpoint: string, review: (body: unknown) => unknown): void {
+  /** Reads, checks and parses the body, answers with `review(body)`, and records the whole request's duration. */
+  #handle(
+    req: Request,
+    res: Response,
+    endpoint: string,
+    review: (body: unknown) => unknown,
+    duration: { observe(value: number): void },
+  ): void {
+    const started = process.hrtime.bigint();
     const contentType = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
     if (contentType !== "application/json") {
       this.#refuse(
@@ -139,6 +153,7 @@ export class AdmissionWebhookServer {
           const answer = JSON.stringify(review(body));
           res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(answer) });
           res.end(answer);
+          duration.observe(Number(process.hrtime.bigint() - started) / 1e9);
         } catch (error) {
           if (error instanceof BadRequestError) this.#refuse(res, endpoint, error);
           else {
@@ -171,7 +186,6 @@ export class AdmissionWebhookServer {
   #review(body: unknown, kind: ReviewedKind, mode: ReviewMode): unknown {
     const request: AdmissionRequest = admissionRequestOf(body);
     const version = checkRequestKind(request, kind);
-    const started = process.hrtime.bigint();
     const key = `${request.namespace ?? ""}/${request.name ?? ""}`;
     let result: "allowed" | "denied" | "error";
     let response: ReturnType<typeof mutate>;
@@ -194,7 +208,6 @@ export class AdmissionWebhookServer {
       this.#options.logger.error("review failed", { kind, mode, key, uid: request.uid, error });
     }
     this.#metrics.reviews.inc({ kind, mode, operation: request.operation, result });
-    this.#durationOf(kind, mode).observe(Number(process.hrtime.bigint() - started) / 1e9);
     return admissionReview(response);
   }
 

@@ -515,6 +515,7 @@ describe("metrics", () => {
       /octorun_admission_reviews_total\{kind="RunnerSet",mode="validate",operation="UPDATE",result="denied"\} [1-9]/,
     );
     assert.match(text, /octorun_conversion_reviews_total\{result="success"\} [1-9]/);
+    assert.match(text, /octorun_conversion_review_duration_seconds_count [1-9]/);
     assert.match(text, /octorun_admission_review_duration_seconds_count\{kind="Runner",mode="mutate"\} [1-9]/);
   });
 });
