@@ -5,9 +5,10 @@
 // A redelivery keeps the `X-GitHub-Delivery` guid, which is the JetStream message id, so an event
 // that did get stored after all is not stored twice. GitHub App auth only (a token cannot see the
 // App's deliveries). The decision is the pure deliveriesToRedeliver(); the class does the I/O.
-import type { GitHubClient, WebhookDeliveryItem } from "@octorun/github";
+import type { GitHubAuthConfig, GitHubClient, WebhookDeliveryItem } from "@octorun/github";
 import { GitHubConfigError } from "@octorun/github";
 import { type KubeLogger, silentLogger } from "@octorun/kube";
+import type { ConfigSchema } from "@octorun/runtime";
 import { Counter, Gauge, type Registry } from "prom-client";
 
 /** The fields of a delivery attempt the decision reads. */
@@ -86,6 +87,57 @@ function newer(a: DeliveryAttempt, b: DeliveryAttempt): boolean {
   const at = Date.parse(a.delivered_at);
   const bt = Date.parse(b.delivered_at);
   return at > bt || (at === bt && a.id > b.id);
+}
+
+/** The settings of this part, to merge into the controller's (mergeSchemas). */
+export const webhookRedeliverySettings: ConfigSchema = {
+  properties: {
+    WEBHOOK_REDELIVERY_INTERVAL_SECONDS: {
+      type: "integer",
+      minimum: 0,
+      maximum: 3600,
+      default: 60,
+      description:
+        "how often the GitHub App's webhook delivery log is read to redeliver failed workflow_job webhooks (0: never; GitHub App auth only)",
+    },
+    WEBHOOK_REDELIVERY_MAX_ATTEMPTS: {
+      type: "integer",
+      minimum: 1,
+      maximum: 100,
+      default: 5,
+      description: "redeliveries requested for one failed workflow_job webhook at most",
+    },
+  },
+};
+
+export interface WebhookRedeliveryConfig {
+  WEBHOOK_REDELIVERY_INTERVAL_SECONDS: number;
+  WEBHOOK_REDELIVERY_MAX_ATTEMPTS: number;
+}
+
+/**
+ * The part as the settings ask for it, or undefined (with a log line saying why) when it is off:
+ * an interval of 0, or token auth (a personal access token cannot see an App's deliveries).
+ */
+export function webhookRedeliveryFromConfig(
+  config: WebhookRedeliveryConfig,
+  auth: GitHubAuthConfig,
+  options: Omit<WebhookRedeliveryOptions, "intervalMs" | "maxRedeliveries">,
+): WebhookRedelivery | undefined {
+  const logger = options.logger ?? silentLogger;
+  if (config.WEBHOOK_REDELIVERY_INTERVAL_SECONDS === 0) {
+    logger.info("webhook redelivery is off (WEBHOOK_REDELIVERY_INTERVAL_SECONDS=0)");
+    return undefined;
+  }
+  if (auth.type !== "app") {
+    logger.info("webhook redelivery is off: it needs GitHub App auth, and GITHUB_TOKEN is set");
+    return undefined;
+  }
+  return new WebhookRedelivery({
+    ...options,
+    intervalMs: config.WEBHOOK_REDELIVERY_INTERVAL_SECONDS * 1000,
+    maxRedeliveries: config.WEBHOOK_REDELIVERY_MAX_ATTEMPTS,
+  });
 }
 
 export interface WebhookRedeliveryOptions {

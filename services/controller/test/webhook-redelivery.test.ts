@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { JOB_STREAM, jobPublisherPermissions } from "@octorun/bus";
 import { createGitHubClient } from "@octorun/github";
+import { ConfigError, loadConfig } from "@octorun/runtime";
 import { freePort, GitHubSimulator, type NatsServer, startNatsServer, waitFor } from "@octorun/testkit";
 import { connect, type JetStreamManager, type NatsConnection } from "nats";
 import { Registry } from "prom-client";
@@ -16,7 +17,40 @@ import {
   type RedeliveryPlan,
   type RedeliveryRecord,
   WebhookRedelivery,
+  type WebhookRedeliveryConfig,
+  webhookRedeliveryFromConfig,
+  webhookRedeliverySettings,
 } from "../src/webhook-redelivery.ts";
+
+describe("webhook redelivery settings", () => {
+  const load = (env: Record<string, string>) =>
+    loadConfig<WebhookRedeliveryConfig>(webhookRedeliverySettings, { env }).values;
+  const github = { listWebhookDeliveries: async () => [], redeliverWebhookDelivery: async () => undefined };
+  const app = { type: "app" as const, appId: 1, privateKey: "unused here" };
+
+  test("defaults: every 60 s, at most 5 redeliveries per event", () => {
+    assert.deepEqual(load({}), { WEBHOOK_REDELIVERY_INTERVAL_SECONDS: 60, WEBHOOK_REDELIVERY_MAX_ATTEMPTS: 5 });
+  });
+  test("a bad interval stops the service, named", () => {
+    assert.throws(
+      () => load({ WEBHOOK_REDELIVERY_INTERVAL_SECONDS: "-1" }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, /WEBHOOK_REDELIVERY_INTERVAL_SECONDS/);
+        return true;
+      },
+    );
+  });
+  test("0 turns it off; token auth turns it off; App auth with an interval turns it on", () => {
+    const lines: string[] = [];
+    const logger = { debug: () => 0, info: (m: string) => lines.push(m), warn: () => 0, error: () => 0 };
+    const off = load({ WEBHOOK_REDELIVERY_INTERVAL_SECONDS: "0" });
+    assert.equal(webhookRedeliveryFromConfig(off, app, { github, logger }), undefined);
+    assert.equal(webhookRedeliveryFromConfig(load({}), { type: "token", token: "t" }, { github, logger }), undefined);
+    assert.match(lines.join("\n"), /INTERVAL_SECONDS=0[\s\S]*needs GitHub App auth/);
+    assert.ok(webhookRedeliveryFromConfig(load({}), app, { github, logger }) instanceof WebhookRedelivery);
+  });
+});
 
 describe("deliveriesToRedeliver", () => {
   const now = Date.parse("2026-11-29T12:00:00Z");
