@@ -314,6 +314,7 @@ describe("deploy/ on a real apiserver", {
           name: w.name,
           clientConfig: w.clientConfig,
           matchPolicy: w.matchPolicy,
+          matchConditions: w.matchConditions,
           rules: w.rules.map(({ scope: _scope, ...rule }) => rule),
         });
         assert.deepEqual(configuration.webhooks.map(essentials), own.webhooks.map(essentials));
