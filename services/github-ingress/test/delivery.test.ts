@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { outdatedWebhookExamples, signWebhookBody, validateWebhookPayload, webhookExamples } from "@octorun/testkit";
 import { type DeliveryHeaders, decideDelivery } from "../src/delivery.ts";
@@ -215,5 +216,24 @@ describe("metric labels", () => {
     });
     assert.deepEqual(deliveryLabels(true, "Weird Event!", "x"), { event: "other", action: "" });
     assert.deepEqual(deliveryLabels(true, "workflow_job", "made_up"), { event: "workflow_job", action: "" });
+  });
+});
+
+describe("no Kubernetes credentials", () => {
+  test("neither the ingress nor any workspace library it uses depends on a Kubernetes client", () => {
+    const root = new URL("../../../", import.meta.url);
+    const seen = new Set<string>();
+    const visit = (dir: string) => {
+      if (seen.has(dir)) return;
+      seen.add(dir);
+      const manifest = JSON.parse(readFileSync(new URL(`${dir}/package.json`, root), "utf8")) as {
+        dependencies?: Record<string, string>;
+      };
+      const dependencies = Object.keys(manifest.dependencies ?? {});
+      assert.ok(!dependencies.some((d) => d.startsWith("@kubernetes/")), `${dir} depends on a Kubernetes client`);
+      for (const d of dependencies) if (d.startsWith("@octorun/")) visit(`libs/${d.slice("@octorun/".length)}`);
+    };
+    visit("services/github-ingress");
+    assert.ok(seen.has("libs/bus") && seen.has("libs/runtime"));
   });
 });
