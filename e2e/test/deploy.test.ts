@@ -189,7 +189,7 @@ describe("deploy/ on a real apiserver", {
     }
 
     test("the controller can reconcile: status, finalizers, runner Pods and Secrets, its Lease", async () => {
-      for (const args of [
+      const needed = [
         ["patch", "runners.octorun.github.io", "--subresource=status", "-n", "team-a"],
         ["update", "runners.octorun.github.io", "--subresource=finalizers", "-n", "team-a"],
         ["patch", "runnersets.octorun.github.io", "--subresource=status", "-n", "team-a"],
@@ -201,8 +201,9 @@ describe("deploy/ on a real apiserver", {
         ["create", "events.events.k8s.io", "-n", "team-a"],
         ["create", "leases.coordination.k8s.io", "-n", namespace],
         ["update", "leases.coordination.k8s.io/octorun-controller", "-n", namespace],
-      ])
-        assert.ok(await can("octorun-controller", args), `the controller cannot ${args.join(" ")}`);
+      ];
+      const answers = await Promise.all(needed.map((args) => can("octorun-controller", args)));
+      needed.forEach((args, i) => assert.ok(answers[i], `the controller cannot ${args.join(" ")}`));
     });
 
     test("no service can do what is not its job", async () => {
@@ -227,7 +228,8 @@ describe("deploy/ on a real apiserver", {
         ["octorun-admission-webhook", ["get", "runners.octorun.github.io", "-n", "team-a"]],
         ["octorun-admission-webhook", ["get", "secrets", "-n", namespace]],
       ];
-      for (const [user, args] of denied) assert.equal(await can(user, args), false, `${user} can ${args.join(" ")}`);
+      const answers = await Promise.all(denied.map(([user, args]) => can(user, args)));
+      denied.forEach(([user, args], i) => assert.equal(answers[i], false, `${user} can ${args.join(" ")}`));
     });
 
     for (const service of services) {
@@ -422,6 +424,32 @@ function findTool(candidates: string[][], probe = "--version"): string[] | undef
     ([command, ...args]) => spawnSync(command ?? "", [...args, probe], { stdio: "ignore" }).status === 0,
   );
 }
+
+describe("the service images", () => {
+  // No Docker engine runs here, so the images are not built by the tests; what can drift is checked.
+  const rootPackage = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+  for (const service of services) {
+    test(`services/${service}/Dockerfile: pinned Node and pnpm, production dependencies only, non-root, runs the composition root`, () => {
+      const dockerfile = readFileSync(join(root, "services", service, "Dockerfile"), "utf8");
+      assert.match(
+        dockerfile,
+        new RegExp(`^ARG NODE_VERSION=${rootPackage.devDependencies.node.replaceAll(".", "\\.")}$`, "m"),
+      );
+      assert.ok(dockerfile.includes(`pnpm@${rootPackage.packageManager.replace(/^pnpm@/, "")}`), "pnpm version");
+      assert.ok(
+        dockerfile.includes(`--prod --filter "@octorun/${service}..."`),
+        "production dependencies of this service",
+      );
+      assert.match(dockerfile, /^USER 65532:65532$/m);
+      // Node flags may come before the file (state-metrics sizes its young generation).
+      assert.match(
+        dockerfile,
+        new RegExp(`^CMD \\["node"(, "--[^"]+")*, "services/${service}/src/index\\.ts"\\]$`, "m"),
+      );
+      assert.ok(existsSync(join(root, "services", service, "src", "index.ts")), "the composition root exists");
+    });
+  }
+});
 
 describe("runner/entrypoint.sh", () => {
   const entrypoint = join(root, "runner", "entrypoint.sh");
@@ -758,9 +786,9 @@ describe("docker-compose.yaml", () => {
       });
     const config = run(["config"]);
     assert.equal(config.status, 0, config.stderr);
-    const services = run(["config", "--services"]);
-    assert.equal(services.status, 0, services.stderr);
-    assert.deepEqual(services.stdout.trim().split("\n").sort(), expectedServices);
+    // The resolved file: the top-level keys under `services:`.
+    const services = /^services:\n((?:[ \t].*\n|\n)*)/m.exec(config.stdout)?.[1] ?? "";
+    assert.deepEqual([...services.matchAll(/^ {2}([\w-]+):/gm)].map((m) => m[1]).sort(), expectedServices);
   });
 
   test("its single NATS node has one user per service with the same permissions as deploy/nats", () => {
