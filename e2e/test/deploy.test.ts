@@ -5,9 +5,9 @@
 // GitHub runner's scripts) and docker-compose.yaml (docker compose config).
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative, sep } from "node:path";
 import { after, before, describe, test } from "node:test";
 import {
   BusConfigurationError,
@@ -23,6 +23,7 @@ import {
 import { type ConfigSchema, commonSettings, mergeSchemas } from "@octorun/runtime";
 import {
   type ControlPlane,
+  cacheDir,
   createPki,
   ensureBinaries,
   freePort,
@@ -449,6 +450,93 @@ describe("the service images", () => {
       assert.ok(existsSync(join(root, "services", service, "src", "index.ts")), "the composition root exists");
     });
   }
+});
+
+describe("the service images' contents", () => {
+  // What each Dockerfile's build stage does, done here without Docker: the build context
+  // (.dockerignore's selection), `pnpm install --offline --frozen-lockfile --prod --filter
+  // @octorun/<service>...`, the other services removed; then the service must load with that
+  // alone — a runtime import of a devDependency would fail here. Its configuration check (no
+  // settings given) is the first thing it does after loading every module.
+  const rootPackage = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+  const pnpmVersion = rootPackage.packageManager.replace(/^pnpm@/, "");
+  const pnpm = [join(cacheDir(), `pnpm-${pnpmVersion}`, "node_modules", ".bin", "pnpm"), "pnpm"].find(
+    (candidate) => spawnSync(candidate, ["--version"], { encoding: "utf8" }).stdout?.trim() === pnpmVersion,
+  );
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "octorun-images-"));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const buildContext = (target: string) => {
+    mkdirSync(target, { recursive: true });
+    for (const file of ["package.json", "pnpm-lock.yaml", "pnpm-workspace.yaml", ".npmrc"])
+      if (existsSync(join(root, file))) cpSync(join(root, file), join(target, file));
+    mkdirSync(join(target, "e2e"));
+    cpSync(join(root, "e2e", "package.json"), join(target, "e2e", "package.json"));
+    for (const folder of ["libs", "services"])
+      cpSync(join(root, folder), join(target, folder), {
+        recursive: true,
+        filter: (source) => {
+          const path = relative(root, source).split(sep);
+          return (
+            !path.includes("node_modules") &&
+            !path.includes("test") &&
+            path[2] !== "scripts" &&
+            !(path[1] === "testkit" && path[2] === "src")
+          );
+        },
+      });
+  };
+  const run = (command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv) =>
+    new Promise<{ code: number | null; output: string }>((resolve) => {
+      const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+      let output = "";
+      child.stdout.on("data", (chunk) => (output += chunk));
+      child.stderr.on("data", (chunk) => (output += chunk));
+      child.on("exit", (code) => resolve({ code, output }));
+    });
+
+  test("each service loads with only its production dependencies, in the image's layout", {
+    skip: pnpm ? false : `pnpm ${pnpmVersion} is not installed (npm run setup)`,
+  }, async () => {
+    const store = spawnSync(pnpm ?? "", ["store", "path"], { cwd: root, encoding: "utf8" }).stdout.trim();
+    await Promise.all(
+      services.map(async (service) => {
+        const app = join(dir, service);
+        buildContext(app);
+        const install = await run(
+          pnpm ?? "",
+          [
+            "install",
+            "--offline",
+            "--frozen-lockfile",
+            "--prod",
+            "--filter",
+            `@octorun/${service}...`,
+            "--store-dir",
+            store,
+          ],
+          app,
+          { ...process.env, CI: "true" },
+        );
+        assert.equal(install.code, 0, `${service}: pnpm install failed\n${install.output}`);
+        for (const other of services) if (other !== service) rmSync(join(app, "services", other), { recursive: true });
+        rmSync(join(app, "libs", "testkit"), { recursive: true });
+        assert.equal(existsSync(join(app, "services", service, "node_modules", "@octorun", "testkit")), false);
+        const started = await run(process.execPath, [`services/${service}/src/index.ts`], app, {
+          PATH: process.env.PATH,
+        });
+        assert.equal(started.code, 1, `${service}:\n${started.output}`);
+        assert.match(
+          started.output,
+          /"message":"invalid configuration: /,
+          `${service} did not load:\n${started.output}`,
+        );
+      }),
+    );
+  });
 });
 
 describe("runner/entrypoint.sh", () => {
