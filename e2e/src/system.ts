@@ -1,7 +1,7 @@
 // The whole of octorun on one machine, as it runs in a cluster: a real control plane with kwok
 // nodes, a real nats-server with one user per service, the GitHub simulator, and the four
 // services as separate processes. Used by the sandbox, the end-to-end tests and the benchmarks.
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -191,6 +191,12 @@ export class OctorunSystem {
   }
 
   async stop(): Promise<void> {
+    // OCTORUN_E2E_LOGS=<dir> keeps every service's log after the run, for debugging.
+    const keep = process.env.OCTORUN_E2E_LOGS;
+    if (keep) {
+      mkdirSync(keep, { recursive: true });
+      for (const name of this.services.keys()) writeFileSync(join(keep, `${name}.log`), this.logs(name));
+    }
     await this.github?.stop().catch(() => {});
     await this.#group.stop(3_000);
     await Promise.all([this.nats?.stop(), this.cp?.stop()]);

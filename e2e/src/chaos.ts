@@ -1,0 +1,148 @@
+// Jobs flow through the whole system while the controller, github-ingress and nats-server are
+// killed with SIGKILL at random moments. Afterwards every job must have been recorded on the
+// Runner that ran it and that Runner must have completed; no Runner may have moved backwards.
+// `npm test` runs a short variant (e2e/test/chaos.test.ts); `npm run bench chaos` the full one.
+import { type RunnerHistory, backwardMoves, RunnerRecorder } from "./runner-recorder.ts";
+import { OctorunSystem } from "./system.ts";
+
+export interface ChaosOptions {
+  jobs: number;
+  runners: number;
+  /** How long each job runs once a runner takes it. */
+  jobDurationMs: number;
+  /** Kills per component over the run. */
+  killsPerComponent: number;
+  seed?: number;
+  log?: (line: string) => void;
+}
+
+export interface ChaosResult {
+  seed: number;
+  jobs: number;
+  completedJobs: number;
+  /** Jobs no Runner recorded, or whose Runner did not complete. */
+  lostJobs: number[];
+  backwardRunners: { name: string; moves: string[] }[];
+  kills: { component: string; atMs: number }[];
+  durationMs: number;
+  redeliveries: number;
+}
+
+/** A small deterministic PRNG (mulberry32), so a failing run can be repeated with its seed. */
+export function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const REPOSITORY = "octo-org/chaos";
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
+  const seed = options.seed ?? Date.now() % 1_000_000;
+  const rand = random(seed);
+  const log = options.log ?? (() => {});
+  const system = await new OctorunSystem({
+    kwokNodes: 2,
+    env: { controller: { WEBHOOK_REDELIVERY_INTERVAL_SECONDS: "1" } },
+  }).start();
+  const recorder = await new RunnerRecorder(system.cp.kubeConfig).start();
+  const started = performance.now();
+  const kills: ChaosResult["kills"] = [];
+  try {
+    system.github.addRepository(REPOSITORY);
+    await system.apply(`
+apiVersion: octorun.github.io/v1alpha2
+kind: RunnerSet
+metadata:
+  name: chaos
+spec:
+  runners: ${options.runners}
+  selector:
+    matchLabels:
+      octorun.github.io/runnerset: chaos
+  template:
+    metadata:
+      labels:
+        octorun.github.io/runnerset: chaos
+    spec:
+      url: ${system.runnerUrl}
+      image:
+        name: ghcr.io/octorun/runner:chaos
+      placement:
+        tolerations:
+          - key: kwok.x-k8s.io/node
+            operator: Exists
+            effect: NoSchedule
+`);
+    // Jobs are offered at about the rate the runners can take them.
+    const offerEveryMs = Math.max(50, (options.jobDurationMs + 1_500) / options.runners);
+    const totalMs = options.jobs * offerEveryMs;
+    const plan = ["controller", "github-ingress", "nats-server"].flatMap((component) =>
+      Array.from({ length: options.killsPerComponent }, () => ({ component, atMs: 2_000 + rand() * totalMs * 0.8 })),
+    );
+    plan.sort((a, b) => a.atMs - b.atMs);
+
+    const chaos = (async () => {
+      for (const kill of plan) {
+        const wait = kill.atMs - (performance.now() - started);
+        if (wait > 0) await sleep(wait);
+        log(`SIGKILL ${kill.component} at ${Math.round(kill.atMs)} ms`);
+        kills.push(kill);
+        if (kill.component === "nats-server") {
+          for (const pid of system.nats.pids()) process.kill(pid, "SIGKILL");
+          await sleep(500 + rand() * 1_500);
+          await system.nats.resume();
+        } else {
+          system.kill(kill.component, "SIGKILL");
+          await sleep(500 + rand() * 1_500);
+          await system.restart(kill.component);
+        }
+      }
+    })();
+
+    const ids: number[] = [];
+    for (let i = 0; i < options.jobs; i++) {
+      const job = await system.github.queueJob({
+        repository: REPOSITORY,
+        labels: ["self-hosted", "runnerset=chaos"],
+        durationMs: options.jobDurationMs,
+        name: `chaos ${i}`,
+      });
+      ids.push(job.id);
+      await sleep(offerEveryMs);
+    }
+    await chaos;
+    const deadline = Date.now() + 120_000 + options.jobs * 200;
+    while (Date.now() < deadline) {
+      const byJob = recorder.byJob();
+      const done = ids.every((id) => system.github.job(id)?.status === "completed" && byJob.get(id)?.phases.at(-1) === "Complete");
+      if (done) break;
+      await sleep(500);
+    }
+    const byJob = recorder.byJob();
+    const lost = ids.filter((id) => byJob.get(id)?.phases.at(-1) !== "Complete");
+    const backward = [...recorder.histories.values()]
+      .map((h: RunnerHistory) => ({ name: h.name, moves: backwardMoves(h.phases) }))
+      .filter((h) => h.moves.length > 0);
+    if (recorder.watchError) throw new Error(`the Runner watch broke: ${recorder.watchError.message}`);
+    return {
+      seed,
+      jobs: ids.length,
+      completedJobs: ids.filter((id) => system.github.job(id)?.status === "completed").length,
+      lostJobs: lost,
+      backwardRunners: backward,
+      kills,
+      durationMs: performance.now() - started,
+      redeliveries: system.github.deliveries().filter((d) => d.redelivery).length,
+    };
+  } finally {
+    recorder.stop();
+    await system.stop();
+  }
+}
