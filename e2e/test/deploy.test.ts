@@ -204,7 +204,7 @@ describe("deploy/ on a real apiserver", {
         ["update", "leases.coordination.k8s.io/octorun-controller", "-n", namespace],
       ];
       const answers = await Promise.all(needed.map((args) => can("octorun-controller", args)));
-      needed.forEach((args, i) => assert.ok(answers[i], `the controller cannot ${args.join(" ")}`));
+      for (const [i, args] of needed.entries()) assert.ok(answers[i], `the controller cannot ${args.join(" ")}`);
     });
 
     test("no service can do what is not its job", async () => {
@@ -230,7 +230,8 @@ describe("deploy/ on a real apiserver", {
         ["octorun-admission-webhook", ["get", "secrets", "-n", namespace]],
       ];
       const answers = await Promise.all(denied.map(([user, args]) => can(user, args)));
-      denied.forEach(([user, args], i) => assert.equal(answers[i], false, `${user} can ${args.join(" ")}`));
+      for (const [i, [user, args]] of denied.entries())
+        assert.equal(answers[i], false, `${user} can ${args.join(" ")}`);
     });
 
     for (const service of services) {
