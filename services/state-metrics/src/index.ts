@@ -8,6 +8,7 @@ import { parseAllowlist } from "./label-names.ts";
 import { type StateMetricsConfig, stateMetricsSettings } from "./settings.ts";
 import { StateMetrics } from "./state-metrics.ts";
 
+export { stateMetricsNatsPermissions } from "./nats-permissions.ts";
 export { type StateMetricsConfig, stateMetricsSettings } from "./settings.ts";
 export { StateMetrics, type StateMetricsOptions } from "./state-metrics.ts";
 

@@ -11,6 +11,7 @@ import { KubeClient } from "@octorun/kube";
 import { createLogger, createMetricsRegistry } from "@octorun/runtime";
 import { type ControlPlane, type NatsServer, startControlPlane, startNatsServer, waitFor } from "@octorun/testkit";
 import { parseAllowlist } from "../src/label-names.ts";
+import { stateMetricsNatsPermissions } from "../src/nats-permissions.ts";
 import { RunnerResource, RunnerSetResource } from "../src/resources.ts";
 import { StateMetrics } from "../src/state-metrics.ts";
 import { jobEvent, promtoolCheck, scrape, valueOf } from "./helpers.ts";
@@ -43,7 +44,17 @@ describe("state-metrics against a real apiserver and nats-server", () => {
     });
 
   before(async () => {
-    [cp, nats] = await Promise.all([startControlPlane(), startNatsServer()]);
+    // state-metrics connects as its own user with only the permissions it is meant to need.
+    const permissions = stateMetricsNatsPermissions("octorun-state-metrics");
+    [cp, nats] = await Promise.all([
+      startControlPlane(),
+      startNatsServer({
+        users: [
+          { user: "publisher", password: "publisher-pass" },
+          { user: "state-metrics", password: "state-metrics-pass", ...permissions },
+        ],
+      }),
+    ]);
     const applied = await cp.kubectl([
       "apply",
       "-f",
@@ -62,10 +73,20 @@ describe("state-metrics against a real apiserver and nats-server", () => {
     assert.equal(established.code, 0, established.stderr);
     assert.equal((await cp.kubectl(["create", "namespace", ns])).code, 0);
     kube = new KubeClient(cp.kubeConfig, { fieldManager: "state-metrics-test" });
-    publisher = new BusConnection({ servers: [nats.url], name: "test-publisher" });
+    publisher = new BusConnection({
+      servers: [nats.url],
+      name: "test-publisher",
+      user: "publisher",
+      password: "publisher-pass",
+    });
     await publisher.ready();
     await ensureJobStream(await publisher.jetstreamManager());
-    bus = new BusConnection({ servers: [nats.url], name: "state-metrics" });
+    bus = new BusConnection({
+      servers: [nats.url],
+      name: "state-metrics",
+      user: "state-metrics",
+      password: "state-metrics-pass",
+    });
     bus.start();
     service = makeService();
     assert.notEqual(service.ready(), true, "not ready before the caches are filled");
