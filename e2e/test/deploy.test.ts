@@ -158,6 +158,16 @@ describe("deploy/ on a real apiserver", {
       );
   });
 
+  test("a client-side apply (plain `kubectl apply -k deploy`) is accepted too", async () => {
+    // (The CRDs are large: their last-applied annotation must still fit in 256 KiB.)
+    const { stderr } = await kubectl(["apply", "-k", join(root, "deploy"), "--dry-run=server"]);
+    // The namespace folder was applied server-side in before(): kubectl notes it has no annotation.
+    const warnings = stderr
+      .split("\n")
+      .filter((line) => line.trim() && !/missing the kubectl\.kubernetes\.io\/last-applied/.test(line));
+    assert.deepEqual(warnings, []);
+  });
+
   describe("installed", () => {
     let baseline: { cluster: Grants; inNamespace: Grants };
     const grants = async (user: string, ns: string) =>
