@@ -108,7 +108,11 @@ export class JobMetrics {
         const counts = new Map<RunnerSetOffer, number>();
         for (const offer of offers) {
           counts.set(offer, 0);
-          for (const label of offer.labels) byLabel.set(label, [...(byLabel.get(label) ?? []), offer]);
+          for (const label of offer.labels) {
+            const list = byLabel.get(label);
+            if (list) list.push(offer);
+            else byLabel.set(label, [offer]);
+          }
         }
         for (const job of book.queued()) {
           const first = job.labels.find((label) => label.includes("="));
