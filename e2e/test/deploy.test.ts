@@ -305,6 +305,74 @@ describe("deploy/ on a real apiserver", {
       }
     });
 
+    test("every reference inside the tree resolves: Secrets, ConfigMaps, Issuers, selectors, named ports", async () => {
+      const list = async (kinds: string) =>
+        JSON.parse((await kubectl(["get", kinds, "-n", namespace, "-o", "json"])).stdout).items as Array<{
+          kind: string;
+          metadata: { name: string; labels?: Record<string, string> };
+          // biome-ignore lint/suspicious/noExplicitAny: a Kubernetes object of any kind
+          spec: any;
+        }>;
+      const workloads = await list("deployments,statefulsets");
+      const certificates = await list("certificates.cert-manager.io");
+      const issuers = new Set((await list("issuers.cert-manager.io")).map((i) => i.metadata.name));
+      const configMaps = new Set((await list("configmaps")).map((c) => c.metadata.name));
+      // Secrets cert-manager writes, and the two the cluster operator creates (deploy/README.md).
+      const secrets = new Set([
+        ...certificates.map((c) => c.spec.secretName as string),
+        "octorun-github",
+        "octorun-github-webhook",
+      ]);
+      for (const certificate of certificates)
+        assert.ok(issuers.has(certificate.spec.issuerRef.name), `${certificate.metadata.name}: no such Issuer`);
+      const matches = (selector: Record<string, string>, labels: Record<string, string> = {}) =>
+        Object.entries(selector).every(([key, value]) => labels[key] === value);
+      for (const workload of workloads) {
+        const pod = workload.spec.template.spec;
+        const where = workload.metadata.name;
+        assert.ok(matches(workload.spec.selector.matchLabels, workload.spec.template.metadata.labels), where);
+        for (const volume of pod.volumes ?? []) {
+          if (volume.secret)
+            assert.ok(secrets.has(volume.secret.secretName), `${where}: Secret ${volume.secret.secretName}`);
+          if (volume.configMap)
+            assert.ok(configMaps.has(volume.configMap.name), `${where}: ConfigMap ${volume.configMap.name}`);
+        }
+        for (const container of pod.containers) {
+          const mounted = new Set((container.volumeMounts ?? []).map((m: { name: string }) => m.name));
+          const declared = new Set([
+            ...(pod.volumes ?? []).map((v: { name: string }) => v.name),
+            ...(workload.spec.volumeClaimTemplates ?? []).map((t: { metadata: { name: string } }) => t.metadata.name),
+          ]);
+          for (const name of mounted) assert.ok(declared.has(name), `${where}: volume ${name}`);
+          for (const variable of container.env ?? []) {
+            const ref = variable.valueFrom?.secretKeyRef;
+            if (ref) assert.ok(secrets.has(ref.name), `${where}: Secret ${ref.name} of ${variable.name}`);
+          }
+        }
+      }
+      const podsOf = (selector: Record<string, string>) =>
+        workloads.filter((w) => matches(selector, w.spec.template.metadata.labels));
+      for (const service of await list("services")) {
+        const [workload, ...more] = podsOf(service.spec.selector);
+        assert.ok(workload && more.length === 0, `Service ${service.metadata.name} selects one workload`);
+        const ports = workload.spec.template.spec.containers.flatMap((c: { ports?: { name: string }[] }) =>
+          (c.ports ?? []).map((p) => p.name),
+        );
+        for (const port of service.spec.ports)
+          if (typeof port.targetPort === "string")
+            assert.ok(ports.includes(port.targetPort), `Service ${service.metadata.name}: port ${port.targetPort}`);
+      }
+      for (const budget of await list("poddisruptionbudgets"))
+        assert.equal(podsOf(budget.spec.selector.matchLabels).length, 1, `PDB ${budget.metadata.name}`);
+      for (const policy of await list("networkpolicies")) {
+        const selector = policy.spec.podSelector.matchLabels;
+        if (selector) assert.equal(podsOf(selector).length, 1, `NetworkPolicy ${policy.metadata.name}`);
+      }
+      // The webhook's certificate is valid for the name the apiserver calls.
+      const webhookCertificate = certificates.find((c) => c.metadata.name === "octorun-admission-webhook");
+      assert.ok(webhookCertificate?.spec.dnsNames.includes(`octorun-admission-webhook.${namespace}.svc`));
+    });
+
     test("the webhooks fail closed, quickly, without side effects, and leave kube-system and octorun-system alone", async () => {
       for (const kind of ["mutatingwebhookconfiguration", "validatingwebhookconfiguration"]) {
         const { stdout } = await kubectl(["get", kind, "octorun-admission-webhook", "-o", "json"]);
