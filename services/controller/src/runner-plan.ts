@@ -7,7 +7,7 @@ import { Reasons, RUNNER_FINALIZER, RunnerConditionTypes, SAFE_TO_EVICT_ANNOTATI
 import { type Condition, type ConditionUpdate, findCondition, setCondition } from "@octorun/kube";
 import { githubRunnerName } from "./runner-naming.ts";
 import { buildRunnerPod, podFailureMessage, podReady, type RegistrationMode, safeToEvict } from "./runner-pod.ts";
-import type { RunnerObject, RunnerStatus } from "./types.ts";
+import { type RunnerObject, type RunnerStatus, timeOf } from "./types.ts";
 
 /** What the controller knows about the runner's Secret (never its content). */
 export interface SecretFacts {
@@ -59,7 +59,9 @@ export interface RunnerPlanConfig {
   mode: RegistrationMode;
   /** Token mode: refresh this long before the token expires (5 minutes). */
   tokenRefreshBeforeMs: number;
-  /** Online checks while Pending: first right away, then base·2^(n-1), capped. */
+  /** The first online check, this long after the Pod became Ready (the runner needs a moment to connect). */
+  onlineCheckDelayMs: number;
+  /** Further online checks while Pending: base·2^(n-1) after the previous one, capped. */
   onlineCheckBaseMs: number;
   onlineCheckMaxMs: number;
   /** After the job completed, how long the Pod may run before the controller stops it. */
@@ -78,6 +80,7 @@ export interface RunnerPlanConfig {
 export const defaultRunnerPlanConfig: RunnerPlanConfig = {
   mode: "jit",
   tokenRefreshBeforeMs: 5 * 60_000,
+  onlineCheckDelayMs: 1_000,
   onlineCheckBaseMs: 1_000,
   onlineCheckMaxMs: 30_000,
   completedGraceMs: 60_000,
@@ -378,10 +381,11 @@ function planLife(observation: RunnerObservation): RunnerPlan {
         message: answer.found ? "Runner is offline." : "GitHub does not list the runner yet.",
       });
     }
-    // Polling budget: the first check right away, then doubling waits up to the cap.
+    // Polling budget: the first check a moment after the Pod became Ready, then doubling waits up to the cap.
+    const readyAt = timeOf(pod.status?.conditions?.find((c) => c.type === "Ready")?.lastTransitionTime) || now;
     const dueAt =
       answer === undefined
-        ? now
+        ? readyAt + config.onlineCheckDelayMs
         : answer.checkedAt + backoff(facts.onlineChecks, config.onlineCheckBaseMs, config.onlineCheckMaxMs);
     if (now >= dueAt) draft.actions.push({ type: "checkRunner", purpose: "online", githubName });
     else draft.requeue.push(dueAt - now);

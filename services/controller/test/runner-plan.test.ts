@@ -48,9 +48,15 @@ describe("runner plan: life", () => {
     assert.equal(condition(o, "PodReady")?.status, "False");
     assert.equal(planRunner(o).status.phase, "Pending");
   });
-  test("Pod Ready, GitHub not asked yet → one online check right away", () => {
-    const o = observe({ runner: registered, secret, pod: pod("Running", true) });
-    assert.deepEqual(types(o), ["checkRunner"]);
+  test("Pod Ready, GitHub not asked yet → one online check a moment after Ready", () => {
+    const ready = pod("Running", true);
+    (ready.status?.conditions?.[0] as { lastTransitionTime?: unknown }).lastTransitionTime = new Date(
+      NOW - 200,
+    ).toISOString();
+    const early = observe({ runner: registered, secret, pod: ready });
+    assert.deepEqual(types(early), []);
+    assert.equal(planRunner(early).requeueAfterMs, 800);
+    assert.deepEqual(types(observe({ runner: registered, secret, pod: ready, now: NOW + 800 })), ["checkRunner"]);
   });
   test("GitHub says offline → Online False (RunnerOffline), next check after backoff", () => {
     const o = observe({

@@ -1,0 +1,230 @@
+// The real world the controller's behaviour tests run in: kube-apiserver with the CRDs from
+// deploy/crds (controller-manager for garbage collection, kwok nodes so Pods become Running and
+// Ready), a real nats-server, the GitHub simulator (runner emulation watching runner Pods), and the
+// github-ingress service as its own process between the simulator's webhooks and NATS.
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import { BusConnection } from "@octorun/bus";
+import { createGitHubClient } from "@octorun/github";
+import { createLogger, Redactor } from "@octorun/runtime";
+import {
+  type ControlPlane,
+  freePort,
+  GitHubSimulator,
+  type NatsServer,
+  startControlPlane,
+  startNatsServer,
+  waitFor,
+} from "@octorun/testkit";
+import { Registry } from "prom-client";
+import { Controller, type ControllerOptions } from "../src/controller.ts";
+import { RunnerSets, Runners } from "../src/resources.ts";
+import type { RunnerObject, RunnerSetObject } from "../src/types.ts";
+
+export const ROOT = join(import.meta.dirname, "..", "..", "..");
+export const NODE = join(ROOT, "node_modules", ".bin", "node");
+export const WEBHOOK_SECRET = "controller-test-hook";
+
+export interface World {
+  cp: ControlPlane;
+  nats: NatsServer;
+  sim: GitHubSimulator;
+  /** A PAT the controller uses with the simulator. */
+  token: string;
+  /** `${sim.url}/acme`: the organization Runners register to. */
+  orgUrl: string;
+  ingress: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function startWorld(options: { kwokNodes?: number; namespaces: string[] }): Promise<World> {
+  const cp = await startControlPlane({ kwokNodes: options.kwokNodes ?? 1, controllerManager: true });
+  const stops: (() => Promise<unknown>)[] = [() => cp.stop()];
+  try {
+    await installCrds(cp);
+    for (const ns of options.namespaces) await cp.kubectl(["create", "namespace", ns]);
+    const nats = await startNatsServer();
+    stops.unshift(() => nats.stop());
+    const sim = new GitHubSimulator({ runners: { kubeConfig: cp.kubeConfig } });
+    await sim.start();
+    stops.unshift(() => sim.stop());
+    sim.addOrganization("acme");
+    sim.addRepository("acme/app");
+    const token = sim.addPersonalAccessToken({ scopes: ["admin:org", "repo"] });
+    const ingress = await startIngress(nats.url);
+    stops.unshift(() => stopProcess(ingress.child));
+    sim.setWebhook({ url: ingress.url, secret: WEBHOOK_SECRET });
+    return {
+      cp,
+      nats,
+      sim,
+      token,
+      orgUrl: `${sim.url}/acme`,
+      ingress: ingress.child,
+      stop: async () => {
+        for (const stop of stops) await stop().catch(() => undefined);
+      },
+    };
+  } catch (error) {
+    for (const stop of stops) await stop().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** The generated CRDs, with conversion left to the apiserver (no admission webhook runs here; the controller speaks v1alpha2 only). */
+export async function installCrds(cp: ControlPlane): Promise<void> {
+  const applied = await cp.kubectl([
+    "apply",
+    "--server-side",
+    "-f",
+    join(ROOT, "deploy", "crds", "octorun.github.io_runners.yaml"),
+    "-f",
+    join(ROOT, "deploy", "crds", "octorun.github.io_runnersets.yaml"),
+  ]);
+  if (applied.code !== 0) throw new Error(`installing the CRDs failed: ${applied.stderr}`);
+  for (const crd of ["runners.octorun.github.io", "runnersets.octorun.github.io"]) {
+    const patched = await cp.kubectl([
+      "patch",
+      "crd",
+      crd,
+      "--type=merge",
+      "-p",
+      '{"spec":{"conversion":{"strategy":"None","webhook":null}}}',
+    ]);
+    if (patched.code !== 0) throw new Error(`patching ${crd} failed: ${patched.stderr}`);
+    const ready = await cp.kubectl(["wait", "--for=condition=Established", `crd/${crd}`, "--timeout=30s"]);
+    if (ready.code !== 0) throw new Error(`${crd} not established: ${ready.stderr}`);
+  }
+}
+
+export async function startIngress(natsUrl: string): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const healthPort = await freePort();
+  const child = spawn(NODE, [join(ROOT, "services", "github-ingress", "src", "index.ts")], {
+    env: {
+      ...process.env,
+      NATS_URL: natsUrl,
+      WEBHOOK_SECRET,
+      HTTP_HOST: "127.0.0.1",
+      HTTP_PORT: String(port),
+      HEALTH_HOST: "127.0.0.1",
+      HEALTH_PORT: String(healthPort),
+      LOG_LEVEL: "warn",
+    },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  await waitFor(
+    "github-ingress ready",
+    async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`).catch(() => undefined))?.ok,
+    {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+    },
+  );
+  return { child, url: `http://127.0.0.1:${port}/api/github/webhooks` };
+}
+
+export async function stopProcess(child: ChildProcess | undefined, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill(signal);
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+}
+
+/** A controller in this process, against the world (fast GitHub retries so fault tests stay short). */
+export function startController(world: World, overrides: Partial<ControllerOptions> = {}) {
+  const registry = new Registry();
+  const redactor = new Redactor();
+  redactor.add(world.token);
+  const logger = createLogger({ service: "controller-test", level: process.env.TEST_LOG_LEVEL ?? "error", redactor });
+  const bus = new BusConnection({ servers: [world.nats.url], name: "controller-test", logger });
+  const github = createGitHubClient({
+    auth: { type: "token", token: world.token },
+    apiBaseUrl: world.sim.apiUrl,
+    registry,
+    rateLimit: { serverErrorRetries: 0, maxWaitMs: 1_000 },
+  });
+  const controller = new Controller({
+    kubeConfig: world.cp.kubeConfig,
+    github,
+    bus,
+    identity: "controller-test",
+    registry,
+    logger,
+    runnerPlan: {
+      onlineCheckDelayMs: 300,
+      onlineCheckBaseMs: 300,
+      registrationBackoffBaseMs: 200,
+      registrationBackoffMaxMs: 1_000,
+      completedGraceMs: 2_000,
+    },
+    runnerSetPlan: { failureBackoffBaseMs: 200, failureBackoffMaxMs: 2_000 },
+    ...overrides,
+  });
+  return {
+    controller,
+    registry,
+    bus,
+    async start() {
+      await controller.start();
+    },
+    async stop() {
+      await controller.stop();
+      await bus.close();
+    },
+  };
+}
+
+export function runnerManifest(
+  namespace: string,
+  name: string,
+  url: string,
+  extra: Partial<RunnerObject["spec"]> = {},
+): RunnerObject {
+  return {
+    apiVersion: "octorun.github.io/v1alpha2",
+    kind: "Runner",
+    metadata: { name, namespace, labels: { "octorun.github.io/runner": name } },
+    spec: { url, image: { name: "ghcr.io/octorun/runner:test" }, ...extra },
+  };
+}
+
+export function runnerSetManifest(
+  namespace: string,
+  name: string,
+  url: string,
+  runners: number,
+  extra: Partial<RunnerSetObject["spec"]> = {},
+): RunnerSetObject {
+  return {
+    apiVersion: "octorun.github.io/v1alpha2",
+    kind: "RunnerSet",
+    metadata: { name, namespace },
+    spec: {
+      runners,
+      selector: { matchLabels: { "octorun.github.io/runnerset": name } },
+      template: {
+        metadata: { labels: { "octorun.github.io/runnerset": name } },
+        spec: { url, image: { name: "ghcr.io/octorun/runner:test" } },
+      },
+      ...extra,
+    },
+  };
+}
+
+export { RunnerSets, Runners };
+
+/**
+ * Completes a job in the simulator; its runner "exits" (Pod Succeeded). The simulator's Pod status
+ * update does not retry a conflict with kwok's own status writes, so on a 409 the Pod is finished
+ * the same way through the control plane.
+ */
+export async function completeJob(world: World, jobId: number, namespace: string, pod: string): Promise<void> {
+  try {
+    await world.sim.completeJob(jobId, "success");
+  } catch (error) {
+    if ((error as { code?: number }).code !== 409) throw error;
+    await world.cp.finishPod(namespace, pod, "Succeeded");
+  }
+}
