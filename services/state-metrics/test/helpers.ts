@@ -13,7 +13,7 @@ export async function scrape(port: number): Promise<string> {
 }
 
 /** The value of the one sample whose name and labels are exactly these, or undefined. */
-export function valueOf(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+export function sampleValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
   const want = JSON.stringify(Object.entries(labels).sort());
   for (const line of text.split("\n")) {
     if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;

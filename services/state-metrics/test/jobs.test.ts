@@ -5,7 +5,7 @@ import { Registry } from "prom-client";
 import { JobBook, type Placement } from "../src/job-book.ts";
 import { jobLabelSchema, jobLabelValues, offerAccepts, offerOf, scopeOf, splitRunsOnLabel } from "../src/job-labels.ts";
 import { JobMetrics } from "../src/job-metrics.ts";
-import { jobEvent, valueOf } from "./helpers.ts";
+import { jobEvent, sampleValue } from "./helpers.ts";
 
 const linux = { namespace: "ci", runnerset: "linux" } satisfies Placement;
 const placeAll = () => linux;
@@ -183,7 +183,7 @@ describe("JobMetrics", () => {
   test("every action is exported from the start, at 0", async () => {
     const text = await make().registry.metrics();
     for (const action of ["queued", "waiting", "assigned", "completed"])
-      assert.equal(valueOf(text, "octorun_jobs_total", { action }), 0);
+      assert.equal(sampleValue(text, "octorun_jobs_total", { action }), 0);
   });
 
   test("queue and run time are observed once per job, on the RunnerSet that ran it", async () => {
@@ -197,11 +197,11 @@ describe("JobMetrics", () => {
     ])
       metrics.record(e);
     const text = await registry.metrics();
-    assert.equal(valueOf(text, "octorun_jobs_total", { action: "assigned" }), 2, "events are counted as read");
-    assert.equal(valueOf(text, "octorun_job_queue_duration_seconds_count", linux), 1);
-    assert.equal(valueOf(text, "octorun_job_queue_duration_seconds_sum", linux), 30);
-    assert.equal(valueOf(text, "octorun_job_run_duration_seconds_count", { ...linux, conclusion: "success" }), 1);
-    assert.equal(valueOf(text, "octorun_job_run_duration_seconds_sum", { ...linux, conclusion: "success" }), 300);
+    assert.equal(sampleValue(text, "octorun_jobs_total", { action: "assigned" }), 2, "events are counted as read");
+    assert.equal(sampleValue(text, "octorun_job_queue_duration_seconds_count", linux), 1);
+    assert.equal(sampleValue(text, "octorun_job_queue_duration_seconds_sum", linux), 30);
+    assert.equal(sampleValue(text, "octorun_job_run_duration_seconds_count", { ...linux, conclusion: "success" }), 1);
+    assert.equal(sampleValue(text, "octorun_job_run_duration_seconds_sum", { ...linux, conclusion: "success" }), 300);
   });
 
   test("conclusions outside GitHub's known set are 'other'", async () => {
@@ -209,7 +209,10 @@ describe("JobMetrics", () => {
     const done = jobEvent("completed", 2);
     metrics.record({ ...done, job: { ...done.job, conclusion: "brand_new" } });
     assert.equal(
-      valueOf(await registry.metrics(), "octorun_job_run_duration_seconds_count", { ...linux, conclusion: "other" }),
+      sampleValue(await registry.metrics(), "octorun_job_run_duration_seconds_count", {
+        ...linux,
+        conclusion: "other",
+      }),
       1,
     );
   });
@@ -226,17 +229,17 @@ describe("JobMetrics", () => {
     metrics.record(jobEvent("queued", 11));
     metrics.record(jobEvent("queued", 12, { labels: ["windows"] }));
     const text = await registry.metrics();
-    assert.equal(valueOf(text, "octorun_jobs_queued", { label_runnerset: "linux" }), 2);
-    assert.equal(valueOf(text, "octorun_jobs_queued", { label_runnerset: "" }), 1);
-    assert.equal(valueOf(text, "octorun_runnerset_queued_jobs", { namespace: "ci", runnerset: "linux" }), 2);
-    assert.equal(valueOf(text, "octorun_runnerset_queued_jobs", { namespace: "ci", runnerset: "idle" }), 0);
+    assert.equal(sampleValue(text, "octorun_jobs_queued", { label_runnerset: "linux" }), 2);
+    assert.equal(sampleValue(text, "octorun_jobs_queued", { label_runnerset: "" }), 1);
+    assert.equal(sampleValue(text, "octorun_runnerset_queued_jobs", { namespace: "ci", runnerset: "linux" }), 2);
+    assert.equal(sampleValue(text, "octorun_runnerset_queued_jobs", { namespace: "ci", runnerset: "idle" }), 0);
   });
 
   test("label combinations beyond the cap are counted under _other", async () => {
     const { registry, metrics } = make({ maxQueuedSeries: 2 });
     for (let i = 0; i < 5; i++) metrics.record(jobEvent("queued", 20 + i, { labels: [`runnerset=s${i}`] }));
     const text = await registry.metrics();
-    assert.equal(valueOf(text, "octorun_jobs_queued", { label_runnerset: "_other" }), 3);
+    assert.equal(sampleValue(text, "octorun_jobs_queued", { label_runnerset: "_other" }), 3);
     assert.equal(text.split("\n").filter((line) => line.startsWith("octorun_jobs_queued{")).length, 3);
   });
 });

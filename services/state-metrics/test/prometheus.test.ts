@@ -24,7 +24,7 @@ import {
 } from "@octorun/testkit";
 import { parse } from "yaml";
 import { parseAllowlist } from "../src/label-names.ts";
-import { RunnerResource, RunnerSetResource } from "../src/resources.ts";
+import { RunnerSetResource } from "../src/resources.ts";
 import { StateMetrics } from "../src/state-metrics.ts";
 import { jobEvent } from "./helpers.ts";
 

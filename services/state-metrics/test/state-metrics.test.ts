@@ -14,7 +14,7 @@ import { parseAllowlist } from "../src/label-names.ts";
 import { stateMetricsNatsPermissions } from "../src/nats-permissions.ts";
 import { RunnerResource, RunnerSetResource } from "../src/resources.ts";
 import { StateMetrics } from "../src/state-metrics.ts";
-import { jobEvent, promtoolCheck, scrape, valueOf } from "./helpers.ts";
+import { jobEvent, promtoolCheck, sampleValue, scrape } from "./helpers.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../../..");
 const ns = "ci";
@@ -110,7 +110,7 @@ describe("state-metrics against a real apiserver and nats-server", () => {
     await until(
       "the Runner's info series",
       (t) =>
-        valueOf(t, "octorun_runner_info", {
+        sampleValue(t, "octorun_runner_info", {
           ...id,
           url: "https://github.com/octo-org",
           group: "builders",
@@ -119,13 +119,13 @@ describe("state-metrics against a real apiserver and nats-server", () => {
         }) === 1,
     );
     let t = await text();
-    assert.equal(valueOf(t, "octorun_runner_labels", { ...id, label_octorun_github_io_runner: "solo" }), 1);
+    assert.equal(sampleValue(t, "octorun_runner_labels", { ...id, label_octorun_github_io_runner: "solo" }), 1);
     assert.equal(
-      valueOf(t, "octorun_runner_created", id),
+      sampleValue(t, "octorun_runner_created", id),
       Date.parse(created.metadata!.creationTimestamp as unknown as string) / 1000,
     );
     assert.equal(
-      valueOf(t, "octorun_runner_status_phase", { ...id, phase: "Idle" }),
+      sampleValue(t, "octorun_runner_status_phase", { ...id, phase: "Idle" }),
       undefined,
       "no phase series without a phase",
     );
@@ -150,12 +150,12 @@ describe("state-metrics against a real apiserver and nats-server", () => {
       },
       { subresource: "status" },
     );
-    await until("the Idle phase", (t) => valueOf(t, "octorun_runner_status_phase", { ...id, phase: "Idle" }) === 1);
+    await until("the Idle phase", (t) => sampleValue(t, "octorun_runner_status_phase", { ...id, phase: "Idle" }) === 1);
     t = await text();
-    assert.equal(valueOf(t, "octorun_runner_status_phase", { ...id, phase: "Pending" }), 0);
-    assert.equal(valueOf(t, "octorun_runner_status_phase", { ...id, phase: "Failed" }), 0);
+    assert.equal(sampleValue(t, "octorun_runner_status_phase", { ...id, phase: "Pending" }), 0);
+    assert.equal(sampleValue(t, "octorun_runner_status_phase", { ...id, phase: "Failed" }), 0);
     assert.equal(
-      valueOf(t, "octorun_runner_status_conditions", {
+      sampleValue(t, "octorun_runner_status_conditions", {
         ...id,
         condition: "runner.octorun.github.io/Online",
         status: "true",
@@ -163,7 +163,7 @@ describe("state-metrics against a real apiserver and nats-server", () => {
       1,
     );
     assert.equal(
-      valueOf(t, "octorun_runner_status_conditions", {
+      sampleValue(t, "octorun_runner_status_conditions", {
         ...id,
         condition: "runner.octorun.github.io/Online",
         status: "false",
@@ -172,8 +172,11 @@ describe("state-metrics against a real apiserver and nats-server", () => {
     );
 
     await kube.mergePatch(RunnerResource, ns, "solo", { status: { phase: "Failed" } }, { subresource: "status" });
-    await until("the Failed phase", (t) => valueOf(t, "octorun_runner_status_phase", { ...id, phase: "Failed" }) === 1);
-    assert.equal(valueOf(await text(), "octorun_runner_status_phase", { ...id, phase: "Idle" }), 0);
+    await until(
+      "the Failed phase",
+      (t) => sampleValue(t, "octorun_runner_status_phase", { ...id, phase: "Failed" }) === 1,
+    );
+    assert.equal(sampleValue(await text(), "octorun_runner_status_phase", { ...id, phase: "Idle" }), 0);
 
     await kube.delete(RunnerResource, ns, "solo");
     await until("the Runner's series gone", (t) => !t.includes('runner="solo"'));
@@ -192,10 +195,10 @@ describe("state-metrics against a real apiserver and nats-server", () => {
       },
     } as KubernetesObject);
     const id = { namespace: ns, runnerset: "web" };
-    await until("the RunnerSet's series", (t) => valueOf(t, "octorun_runnerset_spec_runners", id) === 3);
+    await until("the RunnerSet's series", (t) => sampleValue(t, "octorun_runnerset_spec_runners", id) === 3);
     let t = await text();
-    assert.equal(valueOf(t, "octorun_runnerset_runner_active_ratio", id), 0);
-    assert.equal(valueOf(t, "octorun_runnerset_status_runners", id), 0);
+    assert.equal(sampleValue(t, "octorun_runnerset_runner_active_ratio", id), 0);
+    assert.equal(sampleValue(t, "octorun_runnerset_status_runners", id), 0);
 
     await kube.mergePatch(
       RunnerSetResource,
@@ -204,14 +207,14 @@ describe("state-metrics against a real apiserver and nats-server", () => {
       { status: { runners: 4, idleRunners: 3, activeRunners: 1 } },
       { subresource: "status" },
     );
-    await until("the new status", (t) => valueOf(t, "octorun_runnerset_runner_active_ratio", id) === 0.25);
+    await until("the new status", (t) => sampleValue(t, "octorun_runnerset_runner_active_ratio", id) === 0.25);
     t = await text();
-    assert.equal(valueOf(t, "octorun_runnerset_status_runners", id), 4);
-    assert.equal(valueOf(t, "octorun_runnerset_status_idle_runners", id), 3);
-    assert.equal(valueOf(t, "octorun_runnerset_status_active_runners", id), 1);
+    assert.equal(sampleValue(t, "octorun_runnerset_status_runners", id), 4);
+    assert.equal(sampleValue(t, "octorun_runnerset_status_idle_runners", id), 3);
+    assert.equal(sampleValue(t, "octorun_runnerset_status_active_runners", id), 1);
 
     await kube.mergePatch(RunnerSetResource, ns, "web", { spec: { runners: 5 } });
-    await until("the new spec", (t) => valueOf(t, "octorun_runnerset_spec_runners", id) === 5);
+    await until("the new spec", (t) => sampleValue(t, "octorun_runnerset_spec_runners", id) === 5);
 
     await kube.delete(RunnerSetResource, ns, "web");
     await until("the RunnerSet's series gone", (t) => !t.includes('runnerset="web"'));
@@ -262,39 +265,45 @@ describe("state-metrics against a real apiserver and nats-server", () => {
     await publishJobEvent(js, jobEvent("queued", 502));
     await publishJobEvent(js, jobEvent("queued", 503, { labels: ["ubuntu-latest"] }));
     const queued = { label_runnerset: "linux", label_self_hosted: "true" };
-    await until("two queued jobs for runnerset=linux", (t) => valueOf(t, "octorun_jobs_queued", queued) === 2);
+    await until("two queued jobs for runnerset=linux", (t) => sampleValue(t, "octorun_jobs_queued", queued) === 2);
     let t = await text();
-    assert.equal(valueOf(t, "octorun_jobs_queued", { label_runnerset: "", label_self_hosted: "" }), 1);
-    assert.equal(valueOf(t, "octorun_runnerset_queued_jobs", { namespace: ns, runnerset: "linux" }), 2);
-    assert.equal(valueOf(t, "octorun_runnerset_queued_jobs", { namespace: ns, runnerset: "other-org" }), 0);
-    assert.equal(valueOf(t, "octorun_jobs_total", { action: "queued" }), 3);
+    assert.equal(sampleValue(t, "octorun_jobs_queued", { label_runnerset: "", label_self_hosted: "" }), 1);
+    assert.equal(sampleValue(t, "octorun_runnerset_queued_jobs", { namespace: ns, runnerset: "linux" }), 2);
+    assert.equal(sampleValue(t, "octorun_runnerset_queued_jobs", { namespace: ns, runnerset: "other-org" }), 0);
+    assert.equal(sampleValue(t, "octorun_jobs_total", { action: "queued" }), 3);
 
     await publishJobEvent(js, jobEvent("assigned", 501));
     const set = { namespace: ns, runnerset: "linux" };
-    await until("the queue time of job 501", (t) => valueOf(t, "octorun_job_queue_duration_seconds_count", set) === 1);
+    await until(
+      "the queue time of job 501",
+      (t) => sampleValue(t, "octorun_job_queue_duration_seconds_count", set) === 1,
+    );
     t = await text();
-    assert.equal(valueOf(t, "octorun_job_queue_duration_seconds_sum", set), 30);
-    assert.equal(valueOf(t, "octorun_jobs_queued", queued), 1);
-    assert.equal(valueOf(t, "octorun_runnerset_queued_jobs", set), 1);
+    assert.equal(sampleValue(t, "octorun_job_queue_duration_seconds_sum", set), 30);
+    assert.equal(sampleValue(t, "octorun_jobs_queued", queued), 1);
+    assert.equal(sampleValue(t, "octorun_runnerset_queued_jobs", set), 1);
 
     await publishJobEvent(js, jobEvent("completed", 501));
     const run = { ...set, conclusion: "success" };
-    await until("the run time of job 501", (t) => valueOf(t, "octorun_job_run_duration_seconds_count", run) === 1);
+    await until("the run time of job 501", (t) => sampleValue(t, "octorun_job_run_duration_seconds_count", run) === 1);
     t = await text();
-    assert.equal(valueOf(t, "octorun_job_run_duration_seconds_sum", run), 300);
-    assert.equal(valueOf(t, "octorun_job_run_duration_seconds_bucket", { ...run, le: "120" }), 0);
-    assert.equal(valueOf(t, "octorun_job_run_duration_seconds_bucket", { ...run, le: "300" }), 1);
-    assert.equal(valueOf(t, "octorun_jobs_total", { action: "completed" }), 1);
+    assert.equal(sampleValue(t, "octorun_job_run_duration_seconds_sum", run), 300);
+    assert.equal(sampleValue(t, "octorun_job_run_duration_seconds_bucket", { ...run, le: "120" }), 0);
+    assert.equal(sampleValue(t, "octorun_job_run_duration_seconds_bucket", { ...run, le: "300" }), 1);
+    assert.equal(sampleValue(t, "octorun_jobs_total", { action: "completed" }), 1);
 
     // A job that ran on a runner octorun does not own counts by action only.
     await publishJobEvent(
       js,
       jobEvent("completed", 503, { runner: { id: 99, name: "someone-elses", groupId: 1, groupName: "Default" } }),
     );
-    await until("the foreign job's completion", (t) => valueOf(t, "octorun_jobs_total", { action: "completed" }) === 2);
+    await until(
+      "the foreign job's completion",
+      (t) => sampleValue(t, "octorun_jobs_total", { action: "completed" }) === 2,
+    );
     t = await text();
-    assert.equal(valueOf(t, "octorun_job_run_duration_seconds_count", run), 1);
-    assert.equal(valueOf(t, "octorun_jobs_queued", { label_runnerset: "", label_self_hosted: "" }), undefined);
+    assert.equal(sampleValue(t, "octorun_job_run_duration_seconds_count", run), 1);
+    assert.equal(sampleValue(t, "octorun_jobs_queued", { label_runnerset: "", label_self_hosted: "" }), undefined);
   });
 
   test("after a restart the waiting jobs are rebuilt from the stream, and nothing is counted twice", async () => {
@@ -304,15 +313,25 @@ describe("state-metrics against a real apiserver and nats-server", () => {
     await waitFor("the consumer", () => service.consumerStarted, { timeoutMs: 20_000 });
     let t = await text();
     // Job 502 is still queued from the previous test; 501 and 503 are done.
-    assert.equal(valueOf(t, "octorun_jobs_queued", { label_runnerset: "linux", label_self_hosted: "true" }), 1);
-    assert.equal(valueOf(t, "octorun_runnerset_queued_jobs", { namespace: ns, runnerset: "linux" }), 1);
-    assert.equal(valueOf(t, "octorun_jobs_total", { action: "queued" }), 0, "replayed events are not counted again");
+    assert.equal(sampleValue(t, "octorun_jobs_queued", { label_runnerset: "linux", label_self_hosted: "true" }), 1);
+    assert.equal(sampleValue(t, "octorun_runnerset_queued_jobs", { namespace: ns, runnerset: "linux" }), 1);
+    assert.equal(
+      sampleValue(t, "octorun_jobs_total", { action: "queued" }),
+      0,
+      "replayed events are not counted again",
+    );
     await publishJobEvent(publisher.jetstream(), jobEvent("assigned", 502));
     const set = { namespace: ns, runnerset: "linux" };
-    await until("the queue time of job 502", (t) => valueOf(t, "octorun_job_queue_duration_seconds_count", set) === 1);
+    await until(
+      "the queue time of job 502",
+      (t) => sampleValue(t, "octorun_job_queue_duration_seconds_count", set) === 1,
+    );
     t = await text();
-    assert.equal(valueOf(t, "octorun_jobs_queued", { label_runnerset: "linux", label_self_hosted: "true" }), undefined);
-    assert.equal(valueOf(t, "octorun_jobs_total", { action: "assigned" }), 1);
+    assert.equal(
+      sampleValue(t, "octorun_jobs_queued", { label_runnerset: "linux", label_self_hosted: "true" }),
+      undefined,
+    );
+    assert.equal(sampleValue(t, "octorun_jobs_total", { action: "assigned" }), 1);
   });
 
   test("the whole scrape passes promtool check metrics", async (t) => {
