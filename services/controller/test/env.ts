@@ -3,6 +3,7 @@
 // Ready), a real nats-server, the GitHub simulator (runner emulation watching runner Pods), and the
 // github-ingress service as its own process between the simulator's webhooks and NATS.
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BusConnection } from "@octorun/bus";
 import { createGitHubClient } from "@octorun/github";
@@ -227,4 +228,44 @@ export async function completeJob(world: World, jobId: number, namespace: string
     if ((error as { code?: number }).code !== 409) throw error;
     await world.cp.finishPod(namespace, pod, "Succeeded");
   }
+}
+
+/** The controller as its own process (its composition root), against the world. */
+export async function startControllerProcess(
+  world: World,
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; healthPort: number; rssMb(): number }> {
+  const healthPort = await freePort();
+  const child = spawn(NODE, [join(ROOT, "services", "controller", "src", "index.ts")], {
+    env: {
+      ...process.env,
+      KUBECONFIG: world.cp.kubeconfigPath,
+      NATS_URL: world.nats.url,
+      GITHUB_TOKEN: world.token,
+      GITHUB_API_URL: world.sim.apiUrl,
+      LEADER_ELECT: "false",
+      HEALTH_HOST: "127.0.0.1",
+      HEALTH_PORT: String(healthPort),
+      LOG_LEVEL: "warn",
+      ...env,
+    },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  await waitFor(
+    "controller ready",
+    async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`).catch(() => undefined))?.ok,
+    {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+    },
+  );
+  return {
+    child,
+    healthPort,
+    rssMb: () => {
+      const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? "0");
+      return kb / 1024;
+    },
+  };
 }

@@ -131,21 +131,19 @@ describe("RunnerSet", { timeout: 170_000 }, () => {
     );
   });
 
-  test("adopts an orphan Runner that matches its selector", async () => {
-    await client().create(RunnerSets, runnerSetManifest(NS, "adopt", world.orgUrl, 2));
-    await waitIdle("adopt", 2);
+  test("adopts an orphan Runner that matches its selector and counts it", async () => {
     const orphan = runnerManifest(NS, "stray", world.orgUrl);
     orphan.metadata.labels = { "octorun.github.io/runnerset": "adopt" };
     await client().create(Runners, orphan);
-    const set = await getSet("adopt");
     await waitFor(
-      "adopted",
-      async () =>
-        (await client().get<RunnerObject>(Runners, NS, "stray")).metadata.ownerReferences?.[0]?.uid ===
-        set.metadata.uid,
+      "stray Idle",
+      async () => (await client().get<RunnerObject>(Runners, NS, "stray")).status?.phase === "Idle",
     );
-    // Three runners for two places: one that is not Active goes.
-    await waitIdle("adopt", 2);
+    await client().create(RunnerSets, runnerSetManifest(NS, "adopt", world.orgUrl, 2));
+    const set = await waitIdle("adopt", 2);
+    const stray = await client().get<RunnerObject>(Runners, NS, "stray");
+    assert.equal(stray.metadata.ownerReferences?.[0]?.uid, set.metadata.uid, "the orphan is owned by the RunnerSet");
+    assert.equal(stray.metadata.ownerReferences?.[0]?.controller, true);
   });
 
   test("RollingUpdate replaces the idle runners of an old revision", async () => {

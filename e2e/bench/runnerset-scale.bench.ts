@@ -1,0 +1,114 @@
+// `npm run bench runnerset-scale`: a RunnerSet goes from 0 to 500 Idle runners (kwok Pods, the
+// GitHub simulator, the controller as its own process). In the same run, the API floor: a tight
+// loop creating the same Runners, Secrets and Pods and writing the same status directly, with no
+// controller and no GitHub, at the same write concurrency.
+import type { V1Pod } from "@kubernetes/client-node";
+import { KubeClient, Pods, patchStatus, Secrets } from "@octorun/kube";
+import { defineBenchmark, waitFor } from "@octorun/testkit";
+import { buildRunnerPod } from "../../services/controller/src/runner-pod.ts";
+import type { RunnerObject, RunnerSetObject } from "../../services/controller/src/types.ts";
+import {
+  RunnerSets,
+  Runners,
+  runnerManifest,
+  runnerSetManifest,
+  startControllerProcess,
+  startWorld,
+  stopProcess,
+} from "../../services/controller/test/env.ts";
+
+const SCALE_NS = "scale";
+const FLOOR_NS = "floor";
+const CONCURRENCY = 32;
+
+export default defineBenchmark({
+  name: "runnerset-scale",
+  description: "RunnerSet 0 → N Idle runners through the controller, against the API floor",
+  async run(report, { short }) {
+    const n = short ? 50 : 500;
+    const world = await startWorld({ namespaces: [SCALE_NS, FLOOR_NS], kwokNodes: Math.ceil(n / 100) + 1 });
+    try {
+      const client = new KubeClient(world.cp.kubeConfig, { fieldManager: "bench" });
+      const floorS = await floor(client, n, world.orgUrl);
+      const controller = await startControllerProcess(world, {
+        WATCH_NAMESPACE: SCALE_NS,
+        RUNNER_WORKERS: String(CONCURRENCY),
+      });
+      try {
+        const started = performance.now();
+        await client.create(RunnerSets, runnerSetManifest(SCALE_NS, "scale", world.orgUrl, n));
+        await waitFor(
+          `${n} Idle runners`,
+          async () => (await client.get<RunnerSetObject>(RunnerSets, SCALE_NS, "scale")).status?.idleRunners === n,
+          { timeoutMs: 20 * 60_000, intervalMs: 250 },
+        );
+        const scaleS = (performance.now() - started) / 1000;
+        report.figure(short ? `scale_0_to_${n}_s` : "scale_0_to_500_s", scaleS, "s");
+        report.figure(short ? `floor_0_to_${n}_s` : "floor_0_to_500_s", floorS, "s");
+        report.figure("ratio_to_floor", scaleS / floorS, "x", "<= 1.5");
+        const calls = world.sim.requests().length;
+        report.note(
+          `${n} runners on ${Math.ceil(n / 100) + 1} kwok nodes; the controller made ${calls} GitHub requests (${(calls / n).toFixed(2)} per runner: JIT config + online check); write concurrency ${CONCURRENCY}`,
+        );
+      } finally {
+        await stopProcess(controller.child);
+      }
+    } finally {
+      await world.stop();
+    }
+  },
+});
+
+/** The least the API must do for N idle runners: Runner, Secret and Pod created, Pods Ready, status written. */
+async function floor(client: KubeClient, n: number, url: string): Promise<number> {
+  const started = performance.now();
+  await parallel(n, async (i) => {
+    const manifest = runnerManifest(FLOOR_NS, `floor-${i}`, url);
+    manifest.metadata.finalizers = ["runner.octorun.github.io/controller"];
+    const runner = await client.create<RunnerObject>(Runners, manifest);
+    await client.create(Secrets, {
+      metadata: { name: `floor-${i}-registration-token`, namespace: FLOOR_NS },
+      data: { jitconfig: Buffer.from("not-a-real-config").toString("base64") },
+    });
+    await client.create(Pods, buildRunnerPod({ runner, githubName: `floor-${i}`, mode: "jit" }));
+  });
+  await waitFor(
+    "floor Pods Ready",
+    async () => {
+      const pods = await client.list<V1Pod>(Pods, { namespace: FLOOR_NS });
+      return (
+        pods.items.filter((p) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"))
+          .length === n
+      );
+    },
+    { timeoutMs: 10 * 60_000, intervalMs: 250 },
+  );
+  const runners = await client.list<RunnerObject>(Runners, { namespace: FLOOR_NS });
+  await parallel(runners.items.length, async (i) => {
+    const runner = runners.items[i];
+    if (!runner) return;
+    await patchStatus(client, Runners, runner, {
+      phase: "Idle",
+      runnerName: runner.metadata.name,
+      conditions: [
+        {
+          type: "runner.octorun.github.io/Online",
+          status: "True",
+          reason: "RunnerOnline",
+          message: "Runner is online.",
+          lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+        },
+      ],
+    });
+  });
+  return (performance.now() - started) / 1000;
+}
+
+async function parallel(count: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(CONCURRENCY, count) }, async () => {
+      while (next < count) await task(next++);
+    }),
+  );
+}
