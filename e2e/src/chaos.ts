@@ -2,7 +2,7 @@
 // killed with SIGKILL at random moments. Afterwards every job must have been recorded on the
 // Runner that ran it and that Runner must have completed; no Runner may have moved backwards.
 // `npm test` runs a short variant (e2e/test/chaos.test.ts); `npm run bench chaos` the full one.
-import { type RunnerHistory, backwardMoves, RunnerRecorder } from "./runner-recorder.ts";
+import { backwardMoves, type RunnerHistory, RunnerRecorder } from "./runner-recorder.ts";
 import { OctorunSystem } from "./system.ts";
 
 export interface ChaosOptions {
@@ -121,7 +121,9 @@ spec:
     const deadline = Date.now() + 120_000 + options.jobs * 200;
     while (Date.now() < deadline) {
       const byJob = recorder.byJob();
-      const done = ids.every((id) => system.github.job(id)?.status === "completed" && byJob.get(id)?.phases.at(-1) === "Complete");
+      const done = ids.every(
+        (id) => system.github.job(id)?.status === "completed" && byJob.get(id)?.phases.at(-1) === "Complete",
+      );
       if (done) break;
       await sleep(500);
     }

@@ -1,7 +1,7 @@
 // Watches every Runner and keeps the history of each: the phases it went through and the job it
 // recorded. The end-to-end tests judge the system by this history.
 import { type KubeConfig, Watch } from "@kubernetes/client-node";
-import { API_GROUP, type Runner, RUNNER_RESOURCE, STORAGE_VERSION } from "@octorun/api";
+import { API_GROUP, RUNNER_RESOURCE, type Runner, STORAGE_VERSION } from "@octorun/api";
 
 export interface RunnerHistory {
   name: string;

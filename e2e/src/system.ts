@@ -22,6 +22,7 @@ import {
   startNatsServer,
   waitFor,
 } from "@octorun/testkit";
+import { connect, type NatsConnection } from "nats";
 import { parseAllDocuments } from "yaml";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -165,6 +166,11 @@ export class OctorunSystem {
     if (!env || !service) throw new Error(`no such service: ${name}`);
     await this.#group.stopOne(name, 2_000);
     return this.#launch(name, env, service.ports, "ready");
+  }
+
+  /** A NATS connection with full rights, for a test to look into the stream. */
+  natsAdmin(): Promise<NatsConnection> {
+    return connect({ servers: this.nats.url, user: "admin", pass: "nats-admin-password" });
   }
 
   /** Everything a service has logged so far. */

@@ -14,6 +14,10 @@ test("jobs flow while the controller, github-ingress and nats-server are killed 
   process.stderr.write(`[chaos] seed ${result.seed}: ${JSON.stringify({ ...result, kills: result.kills.length })}\n`);
   assert.equal(result.kills.length, 3);
   assert.equal(result.completedJobs, result.jobs, "every job completed on GitHub");
-  assert.deepEqual(result.lostJobs, [], `seed ${result.seed}: jobs whose Runner never recorded them or never completed`);
+  assert.deepEqual(
+    result.lostJobs,
+    [],
+    `seed ${result.seed}: jobs whose Runner never recorded them or never completed`,
+  );
   assert.deepEqual(result.backwardRunners, [], `seed ${result.seed}`);
 });

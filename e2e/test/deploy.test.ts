@@ -43,6 +43,32 @@ const services = ["controller", "admission-webhook", "github-ingress", "state-me
 type Service = (typeof services)[number];
 const serviceAccount = (name: string) => `system:serviceaccount:${namespace}:${name}`;
 
+const settingsFile = (service: Service) => join(root, "services", service, "src", "settings.ts");
+
+/** A service's settings schema (with the settings every service has), from its settings.ts. */
+async function serviceSettings(service: Service): Promise<ConfigSchema> {
+  const module: Record<string, unknown> = await import(settingsFile(service));
+  const schemas = Object.values(module).filter(
+    (value): value is ConfigSchema => typeof value === "object" && value !== null && "properties" in value,
+  );
+  return mergeSchemas(commonSettings, ...schemas);
+}
+
+/** Environment names a service does not know, and required settings that are not set. */
+function settingsProblems(schema: ConfigSchema, names: string[]): string[] {
+  // KUBECONFIG is read by @octorun/kube's loader, not through the settings schema.
+  const known = (name: string) =>
+    name === "KUBECONFIG" ||
+    name in schema.properties ||
+    (name.endsWith("_FILE") && schema.properties[name.slice(0, -"_FILE".length)]?.secret === true);
+  return [
+    ...names.filter((name) => !known(name)).map((name) => `unknown setting ${name}`),
+    ...(schema.required ?? [])
+      .filter((name) => !names.includes(name) && !names.includes(`${name}_FILE`))
+      .map((name) => `required setting ${name} is not set`),
+  ];
+}
+
 /** resource → verbs, from `kubectl auth can-i --list` (resource rules only). */
 type Grants = Map<string, string>;
 
@@ -245,28 +271,13 @@ describe("deploy/ on a real apiserver", {
     });
 
     for (const service of services) {
-      const settingsFile = join(root, "services", service, "src", "settings.ts");
       test(`octorun-${service}'s environment names only settings the service has, and every required one`, {
-        skip: existsSync(settingsFile) ? false : `services/${service}/src/settings.ts does not exist yet`,
+        skip: existsSync(settingsFile(service)) ? false : `services/${service}/src/settings.ts does not exist yet`,
       }, async () => {
-        const module: Record<string, unknown> = await import(settingsFile);
-        const schemas = Object.values(module).filter(
-          (value): value is ConfigSchema => typeof value === "object" && value !== null && "properties" in value,
-        );
-        const schema = mergeSchemas(commonSettings, ...schemas);
         const { stdout } = await kubectl(["get", "deployment", `octorun-${service}`, "-n", namespace, "-o", "json"]);
         const [container] = JSON.parse(stdout).spec.template.spec.containers;
         const names: string[] = (container.env ?? []).map((variable: { name: string }) => variable.name);
-        const known = (name: string) =>
-          name in schema.properties ||
-          (name.endsWith("_FILE") && schema.properties[name.slice(0, -"_FILE".length)]?.secret === true);
-        assert.deepEqual(
-          names.filter((name) => !known(name)),
-          [],
-          `unknown settings of ${service}`,
-        );
-        for (const required of schema.required ?? [])
-          assert.ok(names.includes(required) || names.includes(`${required}_FILE`), `${service} needs ${required}`);
+        assert.deepEqual(settingsProblems(await serviceSettings(service), names), [], service);
       });
     }
 
@@ -368,6 +379,14 @@ describe("deploy/ on a real apiserver", {
         const selector = policy.spec.podSelector.matchLabels;
         if (selector) assert.equal(podsOf(selector).length, 1, `NetworkPolicy ${policy.metadata.name}`);
       }
+      // The NATS servers' certificate is valid for the name the services connect to.
+      const natsNames: string[] = certificates.find((c) => c.metadata.name === "octorun-nats")?.spec.dnsNames ?? [];
+      for (const workload of workloads)
+        for (const container of workload.spec.template.spec.containers)
+          for (const variable of container.env ?? [])
+            if (variable.name === "NATS_URL")
+              for (const url of String(variable.value).split(","))
+                assert.ok(natsNames.includes(new URL(url).hostname), `${workload.metadata.name}: ${url}`);
       // The webhook's certificate is valid for the name the apiserver calls.
       const webhookCertificate = certificates.find((c) => c.metadata.name === "octorun-admission-webhook");
       assert.ok(webhookCertificate?.spec.dnsNames.includes(`octorun-admission-webhook.${namespace}.svc`));
@@ -943,7 +962,7 @@ describe("docker-compose.yaml", () => {
     skip: compose
       ? false
       : "neither `docker compose` nor `docker-compose` is installed (apt-get install docker-compose)",
-  }, () => {
+  }, async () => {
     const [command = "", ...prefix] = compose ?? [];
     const run = (args: string[]) =>
       spawnSync(command, [...prefix, "-f", join(root, "docker-compose.yaml"), ...args], {
@@ -954,8 +973,17 @@ describe("docker-compose.yaml", () => {
     const config = run(["config"]);
     assert.equal(config.status, 0, config.stderr);
     // The resolved file: the top-level keys under `services:`.
-    const services = /^services:\n((?:[ \t].*\n|\n)*)/m.exec(config.stdout)?.[1] ?? "";
-    assert.deepEqual([...services.matchAll(/^ {2}([\w-]+):/gm)].map((m) => m[1]).sort(), expectedServices);
+    const resolved = /^services:\n((?:[ \t].*\n|\n)*)/m.exec(config.stdout)?.[1] ?? "";
+    assert.deepEqual([...resolved.matchAll(/^ {2}([\w-]+):/gm)].map((m) => m[1]).sort(), expectedServices);
+    // Each octorun service's environment: only settings it has, every required one.
+    for (const service of services) {
+      const section = new RegExp(`^ {2}${service}:\\n((?: {3,}.*\\n)*)`, "m").exec(resolved)?.[1] ?? "";
+      const environment = /^ {4}environment:\n((?: {6,}.*\n)*)/m.exec(section)?.[1] ?? "";
+      const names = [...environment.matchAll(/^ {6}([A-Z0-9_]+):/gm)].map((m) => m[1] ?? "");
+      assert.ok(names.length > 0, `${service}: no environment found in the resolved file`);
+      if (existsSync(settingsFile(service)))
+        assert.deepEqual(settingsProblems(await serviceSettings(service), names), [], service);
+    }
   });
 
   test("its single NATS node has one user per service with the same permissions as deploy/nats", () => {

@@ -63,7 +63,8 @@ describe("octorun end to end: the four services as separate processes", () => {
     system.github.addRepository(REPOSITORY);
     recorder = await new RunnerRecorder(system.cp.kubeConfig).start();
     collector = setInterval(() => {
-      for (const runner of system.github.state.runners.values()) if (runner.encodedJitConfig) jitConfigs.add(runner.encodedJitConfig);
+      for (const runner of system.github.state.runners.values())
+        if (runner.encodedJitConfig) jitConfigs.add(runner.encodedJitConfig);
     }, 100);
   });
   after(async () => {
@@ -102,7 +103,12 @@ describe("octorun end to end: the four services as separate processes", () => {
       { timeoutMs: 240_000, intervalMs: 500 },
     );
     const objects = system.cp.kubeConfig.makeApiClient(CustomObjectsApi);
-    const ref = { group: API_GROUP, version: STORAGE_VERSION, namespace: "default", plural: RUNNER_SET_RESOURCE.plural };
+    const ref = {
+      group: API_GROUP,
+      version: STORAGE_VERSION,
+      namespace: "default",
+      plural: RUNNER_SET_RESOURCE.plural,
+    };
     const runnerSet = await waitFor(
       "the RunnerSet back at 3 idle runners",
       async () => {
@@ -126,10 +132,12 @@ describe("octorun end to end: the four services as separate processes", () => {
       );
       await waitFor(`${history.name} replaced (deleted)`, () => recorder.histories.get(history.name)?.deleted);
     }
-    for (const history of recorder.histories.values()) assert.deepEqual(backwardMoves(history.phases), [], history.name);
+    for (const history of recorder.histories.values())
+      assert.deepEqual(backwardMoves(history.phases), [], history.name);
     assert.ok(recorder.histories.size >= 23, `runners created: ${recorder.histories.size}`);
 
-    const events = (await system.cp.kubeConfig.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: "default" })).items;
+    const events = (await system.cp.kubeConfig.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: "default" }))
+      .items;
     const count = (reason: string) => events.filter((e) => e.reason === reason).length;
     assert.ok(count("JobAssigned") >= 20, `JobAssigned events: ${count("JobAssigned")}`);
     assert.ok(count("RunnerCreated") >= 23, `RunnerCreated events: ${count("RunnerCreated")}`);
@@ -149,14 +157,22 @@ describe("octorun end to end: the four services as separate processes", () => {
   test("two controllers: the standby takes over when the leader dies, and jobs keep flowing", async () => {
     const leases = system.cp.kubeConfig.makeApiClient(CoordinationV1Api);
     const holder = async () =>
-      (await leases.readNamespacedLease({ namespace: "octorun-system", name: "octorun-controller" })).spec?.holderIdentity;
+      (await leases.readNamespacedLease({ namespace: "octorun-system", name: "octorun-controller" })).spec
+        ?.holderIdentity;
     const leader = await waitFor("a leader", holder);
     assert.ok(leader === "controller" || leader === "controller-1", `leader: ${leader}`);
     const standby = leader === "controller" ? "controller-1" : "controller";
     system.kill(leader, "SIGKILL");
-    await waitFor("the standby leads", async () => (await holder()) === standby, { timeoutMs: 30_000, intervalMs: 250 });
+    await waitFor("the standby leads", async () => (await holder()) === standby, {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+    });
 
-    const job = await system.github.queueJob({ repository: REPOSITORY, labels: ["self-hosted", "runnerset=e2e"], durationMs: 300 });
+    const job = await system.github.queueJob({
+      repository: REPOSITORY,
+      labels: ["self-hosted", "runnerset=e2e"],
+      durationMs: 300,
+    });
     await waitFor("the job ran under the new leader", () => recorder.byJob().get(job.id)?.phases.includes("Complete"), {
       timeoutMs: 60_000,
       intervalMs: 300,
@@ -178,7 +194,8 @@ describe("octorun end to end: the four services as separate processes", () => {
     for (const name of system.services.keys()) {
       const logs = system.logs(name);
       assert.ok(logs.length > 0, `${name} logged nothing`);
-      for (const secret of secrets) assert.ok(!logs.includes(secret), `${name} logged a secret (${secret.slice(0, 6)}…)`);
+      for (const secret of secrets)
+        assert.ok(!logs.includes(secret), `${name} logged a secret (${secret.slice(0, 6)}…)`);
       assert.doesNotMatch(logs, /-----BEGIN [A-Z ]*PRIVATE KEY-----/, `${name} logged a private key`);
     }
   });
