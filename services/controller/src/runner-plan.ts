@@ -285,6 +285,14 @@ function planLife(observation: RunnerObservation): RunnerPlan {
       draft.actions.push({ type: "createPod", pod: buildRunnerPod({ runner, githubName, mode: config.mode }) });
       return finish();
     }
+    if (status.phase === "Active" && status.job?.completedAt) {
+      // Stopped after its job (the grace period ran out): the runner did its work.
+      const message = "The runner Pod was stopped after its job completed.";
+      condition(draft, { type: RunnerConditionTypes.PodReady, status: "False", reason: Reasons.JobCompleted, message });
+      condition(draft, { type: RunnerConditionTypes.Online, status: "False", reason: Reasons.JobCompleted, message });
+      transition(draft, "Complete", Reasons.JobCompleted, message);
+      return finish();
+    }
     // Idle or Active without a Pod: the JIT configuration was used up; this runner cannot come back.
     const message = "The runner Pod was deleted.";
     condition(draft, {

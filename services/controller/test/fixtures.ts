@@ -1,6 +1,7 @@
 // Objects for the table tests of the pure parts.
 import type { V1Pod } from "@kubernetes/client-node";
 import { RUNNER_FINALIZER } from "@octorun/api";
+import type { JobEvent } from "@octorun/bus";
 import type { RunnerObject, RunnerSetObject } from "../src/types.ts";
 
 export const NOW = Date.parse("2026-01-02T03:04:05Z");
@@ -54,5 +55,39 @@ export function runnerSet(
       },
       updateStrategy: { type: overrides.strategy ?? "OnDelete" },
     },
+  };
+}
+
+export function jobEvent(
+  action: JobEvent["action"],
+  over: { jobId?: number; runnerName?: string | null; runnerId?: number | null } = {},
+): JobEvent {
+  const completed = action === "completed";
+  return {
+    version: 1,
+    deliveryId: `d-${action}-${over.jobId ?? 11}`,
+    action,
+    job: {
+      id: over.jobId ?? 11,
+      runId: 22,
+      runAttempt: 1,
+      name: "build",
+      workflowName: "CI",
+      labels: ["self-hosted"],
+      conclusion: completed ? "success" : null,
+      createdAt: "2026-01-02T03:00:00Z",
+      startedAt: action === "queued" ? null : "2026-01-02T03:01:00Z",
+      completedAt: completed ? "2026-01-02T03:05:00Z" : null,
+      htmlUrl: "https://github.com/acme/app/actions/runs/22/job/11",
+    },
+    runner: {
+      id: over.runnerId === undefined ? 7 : over.runnerId,
+      name: over.runnerName === undefined ? "ns-r1-x" : over.runnerName,
+      groupId: 1,
+      groupName: "Default",
+    },
+    repository: { fullName: "acme/app", url: "https://api.github.com/repos/acme/app" },
+    owner: { login: "acme", type: "Organization", url: "https://api.github.com/users/acme" },
+    installationId: null,
   };
 }

@@ -3,40 +3,7 @@ import { describe, test } from "node:test";
 import type { JobEvent } from "@octorun/bus";
 import { applyJobEvent } from "../src/job-event-apply.ts";
 import type { RunnerStatus } from "../src/types.ts";
-
-export function jobEvent(
-  action: JobEvent["action"],
-  over: { jobId?: number; runnerName?: string | null; runnerId?: number | null } = {},
-): JobEvent {
-  const completed = action === "completed";
-  return {
-    version: 1,
-    deliveryId: `d-${action}-${over.jobId ?? 11}`,
-    action,
-    job: {
-      id: over.jobId ?? 11,
-      runId: 22,
-      runAttempt: 1,
-      name: "build",
-      workflowName: "CI",
-      labels: ["self-hosted"],
-      conclusion: completed ? "success" : null,
-      createdAt: "2026-01-02T03:00:00Z",
-      startedAt: action === "queued" ? null : "2026-01-02T03:01:00Z",
-      completedAt: completed ? "2026-01-02T03:05:00Z" : null,
-      htmlUrl: "https://github.com/acme/app/actions/runs/22/job/11",
-    },
-    runner: {
-      id: over.runnerId === undefined ? 7 : over.runnerId,
-      name: over.runnerName === undefined ? "ns-r1-x" : over.runnerName,
-      groupId: 1,
-      groupName: "Default",
-    },
-    repository: { fullName: "acme/app", url: "https://api.github.com/repos/acme/app" },
-    owner: { login: "acme", type: "Organization", url: "https://api.github.com/users/acme" },
-    installationId: null,
-  };
-}
+import { jobEvent } from "./fixtures.ts";
 
 const now = new Date("2026-01-02T03:02:00Z");
 const idle: RunnerStatus = { phase: "Idle", runnerName: "ns-r1-x" };

@@ -137,6 +137,13 @@ describe("runner plan: life", () => {
     const idle = runner({ spec: { url: "u", id: 7 }, status: { phase: "Idle", runnerName: "n" } });
     assert.equal(planRunner(observe({ runner: idle, secret })).status.phase, "Failed");
   });
+  test("Active runner whose job completed and whose Pod was stopped → Complete, not Failed", () => {
+    const stopped = runner({
+      spec: { url: "u", id: 7 },
+      status: { phase: "Active", runnerName: "n", job: { id: 1, completedAt: new Date(NOW).toISOString() } },
+    });
+    assert.equal(planRunner(observe({ runner: stopped, secret })).status.phase, "Complete");
+  });
   test("Complete is final: no actions, phase kept", () => {
     const done = runner({ spec: { url: "u", id: 7 }, status: { phase: "Complete", runnerName: "n" } });
     const plan = planRunner(observe({ runner: done, secret, pod: pod("Running", true) }));
