@@ -65,7 +65,7 @@ export async function runService<T>(options: RunServiceOptions<T>): Promise<Serv
     await health.start();
   } catch (error) {
     logger.error("start-up failed", { error });
-    await shutdown.shutdown("start-up failed");
+    await shutdown.shutdown("start-up failed", true);
     return undefined;
   }
   // Registered last so it runs first: /readyz fails while the rest drains.

@@ -32,12 +32,13 @@ export class GracefulShutdown {
     for (const signal of signals) process.once(signal, () => void this.shutdown(signal));
   }
 
-  shutdown(reason: string): Promise<void> {
-    this.#running ??= this.#run(reason);
+  /** Closes everything; `failed` makes the exit code 1 even when every closer succeeds (a failed start). */
+  shutdown(reason: string, failed = false): Promise<void> {
+    this.#running ??= this.#run(reason, failed);
     return this.#running;
   }
 
-  async #run(reason: string): Promise<void> {
+  async #run(reason: string, startedFailed: boolean): Promise<void> {
     const { logger, deadlineMs = 25_000, exit = (code: number) => process.exit(code) } = this.#options;
     logger.info("shutting down", { reason, deadlineMs });
     const deadline = setTimeout(() => {
@@ -45,7 +46,7 @@ export class GracefulShutdown {
       exit(1);
     }, deadlineMs);
     deadline.unref();
-    let failed = false;
+    let failed = startedFailed;
     for (const closer of [...this.#closers].reverse()) {
       try {
         await closer.close();

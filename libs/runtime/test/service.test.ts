@@ -62,6 +62,15 @@ describe("a service built on runService, as a real process", () => {
     assert.match(line.message, /API_TOKEN \(or API_TOKEN_FILE\) is required/);
   });
 
+  test("a start-up failure stops the process with exit 1 and says why", async () => {
+    const error = await start({ API_TOKEN: secret, FAIL_START: "1" }).then(
+      () => undefined,
+      (e: Error & { lines: string[] }) => e,
+    );
+    assert.equal(error?.message, "exited 1");
+    assert.ok(error.lines.some((l) => l.includes("start-up failed") && l.includes("cannot reach a dependency")));
+  });
+
   test("/readyz follows the registered checks; /healthz and /metrics answer", async () => {
     const service = await start({ API_TOKEN: secret });
     const health = `http://127.0.0.1:${service.healthPort}`;
