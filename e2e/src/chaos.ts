@@ -56,30 +56,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const kills: ChaosResult["kills"] = [];
   try {
     system.github.addRepository(REPOSITORY);
-    await system.apply(`
-apiVersion: octorun.github.io/v1alpha2
-kind: RunnerSet
-metadata:
-  name: chaos
-spec:
-  runners: ${options.runners}
-  selector:
-    matchLabels:
-      octorun.github.io/runnerset: chaos
-  template:
-    metadata:
-      labels:
-        octorun.github.io/runnerset: chaos
-    spec:
-      url: ${system.runnerUrl}
-      image:
-        name: ghcr.io/octorun/runner:chaos
-      placement:
-        tolerations:
-          - key: kwok.x-k8s.io/node
-            operator: Exists
-            effect: NoSchedule
-`);
+    await system.apply(system.runnerSetManifest("chaos", options.runners));
     // Jobs are offered at about the rate the runners can take them.
     const offerEveryMs = Math.max(50, (options.jobDurationMs + 1_500) / options.runners);
     const totalMs = options.jobs * offerEveryMs;

@@ -168,6 +168,34 @@ export class OctorunSystem {
     return this.#launch(name, env, service.ports, "ready");
   }
 
+  /** A RunnerSet of this system's organization on the kwok nodes, labelled `runnerset=<name>` for jobs. */
+  runnerSetManifest(name: string, runners: number): string {
+    return `
+apiVersion: octorun.github.io/v1alpha2
+kind: RunnerSet
+metadata:
+  name: ${name}
+spec:
+  runners: ${runners}
+  selector:
+    matchLabels:
+      octorun.github.io/runnerset: ${name}
+  template:
+    metadata:
+      labels:
+        octorun.github.io/runnerset: ${name}
+    spec:
+      url: ${this.runnerUrl}
+      image:
+        name: ghcr.io/octorun/runner:${name}
+      placement:
+        tolerations:
+          - key: kwok.x-k8s.io/node
+            operator: Exists
+            effect: NoSchedule
+`;
+  }
+
   /** A NATS connection with full rights, for a test to look into the stream. */
   natsAdmin(): Promise<NatsConnection> {
     return connect({ servers: this.nats.url, user: "admin", pass: "nats-admin-password" });

@@ -8,33 +8,6 @@ import { OctorunSystem, WEBHOOK_SECRET } from "../src/system.ts";
 
 const REPOSITORY = "octo-org/hello-world";
 
-function runnerSetManifest(system: OctorunSystem, name: string, runners: number): string {
-  return `
-apiVersion: ${API_GROUP}/${STORAGE_VERSION}
-kind: RunnerSet
-metadata:
-  name: ${name}
-spec:
-  runners: ${runners}
-  selector:
-    matchLabels:
-      octorun.github.io/runnerset: ${name}
-  template:
-    metadata:
-      labels:
-        octorun.github.io/runnerset: ${name}
-    spec:
-      url: ${system.runnerUrl}
-      image:
-        name: ghcr.io/octorun/runner:e2e
-      placement:
-        tolerations:
-          - key: kwok.x-k8s.io/node
-            operator: Exists
-            effect: NoSchedule
-`;
-}
-
 async function scrape(system: OctorunSystem): Promise<string> {
   const port = system.services.get("state-metrics")!.ports.metrics;
   return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -74,7 +47,7 @@ describe("octorun end to end: the four services as separate processes", () => {
   });
 
   test("a RunnerSet of 3 runs 20 jobs: every runner goes through every phase and is replaced; status, Events and metrics agree", async () => {
-    await system.apply(runnerSetManifest(system, "e2e", 3));
+    await system.apply(system.runnerSetManifest("e2e", 3));
     // Jobs arrive as a workflow's would: each when an Idle runner is there to take it (a job that
     // waits for a runner is assigned the moment it comes online, before anyone could see it Idle).
     const ids: number[] = [];

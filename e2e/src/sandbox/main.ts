@@ -55,30 +55,7 @@ const metrics = system.services.get("state-metrics")?.ports.metrics;
 say(`ready. In another shell:  export KUBECONFIG=${kubeconfig}; ${binaries().kubectl} get runners -w`);
 say(`metrics: http://127.0.0.1:${metrics}/metrics   GitHub simulator: ${system.github.url}/_simulator/jobs`);
 
-await system.apply(`
-apiVersion: ${API_GROUP}/${STORAGE_VERSION}
-kind: RunnerSet
-metadata:
-  name: sandbox
-spec:
-  runners: ${RUNNERS}
-  selector:
-    matchLabels:
-      octorun.github.io/runnerset: sandbox
-  template:
-    metadata:
-      labels:
-        octorun.github.io/runnerset: sandbox
-    spec:
-      url: ${system.runnerUrl}
-      image:
-        name: ghcr.io/octorun/runner:sandbox
-      placement:
-        tolerations:
-          - key: kwok.x-k8s.io/node
-            operator: Exists
-            effect: NoSchedule
-`);
+await system.apply(system.runnerSetManifest("sandbox", RUNNERS));
 say(`RunnerSet "sandbox" created with ${RUNNERS} runners (url ${system.runnerUrl})`);
 
 const phases = new Map<string, string>();
