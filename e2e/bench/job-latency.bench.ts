@@ -1,7 +1,10 @@
 // `npm run bench job-latency`: workflow_job webhooks (GitHub simulator → github-ingress → NATS →
-// controller) at 100 jobs/s, each taken by an Idle runner; the time from the job being queued
-// (its in_progress webhook follows at once) to the Runner `Active` as a watch on the apiserver
-// sees it. Also the GitHub requests the simulator saw per completed job (registration included).
+// controller) at 100 jobs/s, each taken by an Idle runner; the time from the in_progress webhook
+// being posted to github-ingress (a pass-through proxy in front of it notes when) to the Runner
+// `Active` as a watch on the apiserver sees it. Also the GitHub requests the simulator saw per
+// completed job (registration and the once-per-organization runner group lookup included).
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { Informer, KubeClient } from "@octorun/kube";
 import { defineBenchmark, quantile, waitFor } from "@octorun/testkit";
 import type { RunnerObject } from "../../services/controller/src/types.ts";
@@ -11,6 +14,8 @@ import {
   startControllerProcess,
   startWorld,
   stopProcess,
+  WEBHOOK_SECRET,
+  type World,
 } from "../../services/controller/test/env.ts";
 
 const NS = "lat";
@@ -24,6 +29,8 @@ export default defineBenchmark({
     const world = await startWorld({ namespaces: [NS], kwokNodes: Math.ceil(n / 100) + 1 });
     try {
       const client = new KubeClient(world.cp.kubeConfig, { fieldManager: "bench" });
+      const postedAt = new Map<number, number>();
+      const proxy = await timestampingProxy(world, postedAt);
       const controller = await startControllerProcess(world, { WATCH_NAMESPACE: NS, RUNNER_WORKERS: "32" });
       const activeAt = new Map<number, number>();
       const runners = new Informer<RunnerObject>({ client, type: Runners, namespace: NS });
@@ -84,9 +91,10 @@ export default defineBenchmark({
         report.figure("assigned_to_active_p99_ms", quantile(latencies, 0.99), "ms", "<= 250");
         report.figure("github_calls_per_job", calls / n, "1", "<= 2");
         report.note(
-          `${n} jobs offered at ${offered.toFixed(0)}/s to ${n} Idle runners; latency from queueJob (the simulator then posts the in_progress webhook) to the Active status seen by a watch; ${calls} GitHub requests in all, registration and the once-per-organization runner group lookup included`,
+          `${n} jobs offered at ${offered.toFixed(0)}/s to ${n} Idle runners; latency from the in_progress webhook reaching github-ingress to the Active status seen by a watch; ${calls} GitHub requests in all, registration and the once-per-organization runner group lookup included`,
         );
       } finally {
+        proxy.close();
         await runners.stop();
         await stopProcess(controller.child);
       }
@@ -95,3 +103,34 @@ export default defineBenchmark({
     }
   },
 });
+
+/** Sits between the simulator and github-ingress: notes when each in_progress delivery is posted, passes everything through. */
+async function timestampingProxy(world: World, postedAt: Map<number, number>) {
+  const target = world.ingressUrl;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", async () => {
+      const body = Buffer.concat(chunks);
+      try {
+        const payload = JSON.parse(body.toString("utf8")) as { action?: string; workflow_job?: { id?: number } };
+        const id = payload.workflow_job?.id;
+        if (payload.action === "in_progress" && id !== undefined) postedAt.set(id, Date.now());
+      } catch {
+        // not JSON: the ingress will say so
+      }
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).filter(([k, v]) => typeof v === "string" && k !== "host" && k !== "content-length"),
+      ) as Record<string, string>;
+      const answer = await fetch(target, { method: "POST", headers, body }).catch(() => undefined);
+      res.writeHead(answer?.status ?? 502, { "content-type": "application/json" });
+      res.end(answer ? await answer.text() : "");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  world.sim.setWebhook({
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    secret: WEBHOOK_SECRET,
+  });
+  return { close: () => server.close() };
+}

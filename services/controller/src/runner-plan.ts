@@ -80,7 +80,7 @@ export interface RunnerPlanConfig {
 export const defaultRunnerPlanConfig: RunnerPlanConfig = {
   mode: "jit",
   tokenRefreshBeforeMs: 5 * 60_000,
-  onlineCheckDelayMs: 1_000,
+  onlineCheckDelayMs: 2_000,
   onlineCheckBaseMs: 1_000,
   onlineCheckMaxMs: 30_000,
   completedGraceMs: 60_000,

@@ -3,7 +3,7 @@
 // Ready), a real nats-server, the GitHub simulator (runner emulation watching runner Pods), and the
 // github-ingress service as its own process between the simulator's webhooks and NATS.
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BusConnection } from "@octorun/bus";
 import { createGitHubClient } from "@octorun/github";
@@ -35,6 +35,8 @@ export interface World {
   /** `${sim.url}/acme`: the organization Runners register to. */
   orgUrl: string;
   ingress: ChildProcess;
+  /** Where github-ingress receives webhooks. */
+  ingressUrl: string;
   stop(): Promise<void>;
 }
 
@@ -62,6 +64,7 @@ export async function startWorld(options: { kwokNodes?: number; namespaces: stri
       token,
       orgUrl: `${sim.url}/acme`,
       ingress: ingress.child,
+      ingressUrl: ingress.url,
       stop: async () => {
         for (const stop of stops) await stop().catch(() => undefined);
       },
@@ -236,6 +239,7 @@ export async function startControllerProcess(
   env: Record<string, string> = {},
 ): Promise<{ child: ChildProcess; healthPort: number; rssMb(): number }> {
   const healthPort = await freePort();
+  const logFile = process.env.CONTROLLER_LOG_DIR ? openSync(join(process.env.CONTROLLER_LOG_DIR, `controller-${healthPort}.log`), "a") : "ignore";
   const child = spawn(NODE, [join(ROOT, "services", "controller", "src", "index.ts")], {
     env: {
       ...process.env,

@@ -55,8 +55,8 @@ describe("runner plan: life", () => {
     ).toISOString();
     const early = observe({ runner: registered, secret, pod: ready });
     assert.deepEqual(types(early), []);
-    assert.equal(planRunner(early).requeueAfterMs, 800);
-    assert.deepEqual(types(observe({ runner: registered, secret, pod: ready, now: NOW + 800 })), ["checkRunner"]);
+    assert.equal(planRunner(early).requeueAfterMs, 1800);
+    assert.deepEqual(types(observe({ runner: registered, secret, pod: ready, now: NOW + 1800 })), ["checkRunner"]);
   });
   test("GitHub says offline → Online False (RunnerOffline), next check after backoff", () => {
     const o = observe({
