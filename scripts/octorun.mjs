@@ -77,10 +77,41 @@ function ensureBinaries() {
   });
 }
 
+/**
+ * Debian tools some tests use (they skip, saying so, without them): shellcheck for the runner's
+ * entrypoint, docker-compose to check the compose file, promtool (package prometheus) for the
+ * metrics exposition. Installed when this runs as root with apt-get, as on CI; otherwise named.
+ */
+const systemTools = { shellcheck: "shellcheck", "docker-compose": "docker-compose", promtool: "prometheus" };
+
+function ensureSystemTools() {
+  const missing = Object.entries(systemTools).filter(
+    ([tool]) => spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0,
+  );
+  if (missing.length === 0) return;
+  const packages = missing.map(([, pkg]) => pkg);
+  const canInstall = process.getuid?.() === 0 && spawnSync("sh", ["-c", "command -v apt-get"]).status === 0;
+  if (!canInstall) {
+    say(
+      `optional tools missing (${packages.join(", ")}); the tests that need them will skip. Install them with apt-get.`,
+    );
+    return;
+  }
+  say(`installing ${packages.join(", ")} with apt-get`);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  if (
+    run("apt-get", ["update", "-qq"], { env }) !== 0 ||
+    run("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...packages], { env }) !== 0
+  ) {
+    say(`could not install ${packages.join(", ")}; the tests that need them will skip`);
+  }
+}
+
 function setup() {
   const pnpm = ensurePnpm();
   ensureDependencies(pnpm);
   ensureBinaries();
+  ensureSystemTools();
   return pnpm;
 }
 
