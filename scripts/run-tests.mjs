@@ -24,7 +24,7 @@ const concurrency = Number(process.env.OCTORUN_TEST_CONCURRENCY ?? Math.min(2, a
 process.stderr.write(`[octorun] ${files.length} test files on Node ${process.version}, ${concurrency} at a time\n`);
 const result = spawnSync(
   process.execPath,
-  ["--test", `--test-concurrency=${concurrency}`, "--test-reporter=spec", "--test-timeout=600000", ...files],
+  ["--test", `--test-concurrency=${concurrency}`, "--test-reporter=spec", "--test-timeout=300000", ...files],
   { cwd: root, stdio: "inherit" },
 );
 process.exit(result.status ?? 1);
