@@ -23,7 +23,8 @@ import { RunnerSets, Runners } from "../src/resources.ts";
 import type { RunnerObject, RunnerSetObject } from "../src/types.ts";
 
 export const ROOT = join(import.meta.dirname, "..", "..", "..");
-export const NODE = join(ROOT, "node_modules", ".bin", "node");
+// The real node binary (node_modules/.bin/node is a shell wrapper: a signal to it would not reach node).
+export const NODE = process.execPath;
 export const WEBHOOK_SECRET = "controller-test-hook";
 
 export interface World {
@@ -239,7 +240,9 @@ export async function startControllerProcess(
   env: Record<string, string> = {},
 ): Promise<{ child: ChildProcess; healthPort: number; rssMb(): number }> {
   const healthPort = await freePort();
-  const logFile = process.env.CONTROLLER_LOG_DIR ? openSync(join(process.env.CONTROLLER_LOG_DIR, `controller-${healthPort}.log`), "a") : "ignore";
+  const logFile = process.env.CONTROLLER_LOG_DIR
+    ? openSync(join(process.env.CONTROLLER_LOG_DIR, `controller-${healthPort}.log`), "a")
+    : "ignore";
   const child = spawn(NODE, [join(ROOT, "services", "controller", "src", "index.ts")], {
     env: {
       ...process.env,

@@ -73,7 +73,8 @@ describe("job events and leadership", { timeout: 170_000 }, () => {
       const r = await get("order");
       return r?.status?.job?.completedAt ? r : undefined;
     });
-    assert.equal(afterCompleted.status?.phase, "Active");
+    // Active, or already Complete if the runner was stopped after its job: never back to Idle.
+    assert.ok(["Active", "Complete"].includes(afterCompleted.status?.phase ?? ""), afterCompleted.status?.phase);
     await publishJobEvent(bus.jetstream(), eventFor(runner, "assigned", 501, "order-assigned"));
     await publishJobEvent(bus.jetstream(), eventFor(runner, "assigned", 501, "order-assigned-again"));
     await waitFor("both applied or found unchanged", async () => (await counter("unchanged")) >= 2);
