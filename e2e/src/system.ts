@@ -12,6 +12,7 @@ import {
   validatingWebhookConfiguration,
 } from "@octorun/admission-webhook";
 import { jobConsumerPermissions, jobPublisherPermissions } from "@octorun/bus";
+import { stateMetricsNatsPermissions } from "@octorun/state-metrics";
 import {
   type ControlPlane,
   freePort,
@@ -89,7 +90,7 @@ export class OctorunSystem {
           { user: "admin", password: "nats-admin-password" },
           { ...NATS_USERS["github-ingress"], ...jobPublisherPermissions() },
           { ...NATS_USERS.controller, ...jobConsumerPermissions("octorun-controller") },
-          { ...NATS_USERS["state-metrics"], ...jobConsumerPermissions("octorun-state-metrics") },
+          { ...NATS_USERS["state-metrics"], ...stateMetricsNatsPermissions("octorun-state-metrics") },
         ],
       }),
     ]);

@@ -21,6 +21,7 @@ import {
   publishJobEvent,
 } from "@octorun/bus";
 import { type ConfigSchema, commonSettings, mergeSchemas } from "@octorun/runtime";
+import { stateMetricsNatsPermissions } from "@octorun/state-metrics";
 import {
   type ControlPlane,
   cacheDir,
@@ -891,7 +892,7 @@ describe("deploy/nats: the NATS configuration on a real nats-server", () => {
     ]);
     assert.deepEqual(users.get("CN=octorun-github-ingress"), jobPublisherPermissions());
     assert.deepEqual(users.get("CN=octorun-controller"), jobConsumerPermissions("octorun-controller"));
-    assert.deepEqual(users.get("CN=octorun-state-metrics"), jobConsumerPermissions("octorun-state-metrics"));
+    assert.deepEqual(users.get("CN=octorun-state-metrics"), stateMetricsNatsPermissions("octorun-state-metrics"));
   });
 
   test("the ingress declares the stream and stores events; each reader gets them through its own consumer", async () => {
@@ -992,7 +993,7 @@ describe("docker-compose.yaml", () => {
     assert.deepEqual([...users.keys()].sort(), ["controller", "github-ingress", "state-metrics"]);
     assert.deepEqual(users.get("github-ingress"), jobPublisherPermissions());
     assert.deepEqual(users.get("controller"), jobConsumerPermissions("octorun-controller"));
-    assert.deepEqual(users.get("state-metrics"), jobConsumerPermissions("octorun-state-metrics"));
+    assert.deepEqual(users.get("state-metrics"), stateMetricsNatsPermissions("octorun-state-metrics"));
     const dir = mkdtempSync(join(tmpdir(), "octorun-compose-nats-"));
     try {
       const file = join(dir, "nats.conf");

@@ -4,7 +4,12 @@
 // floor, so that nothing is counted twice) and rebuilds which jobs wait.
 
 import { type BusConnection, decodeJobEvent, JOB_STREAM, type JobEvent } from "@octorun/bus";
-import { DeliverPolicy, NatsError } from "nats";
+import { AckPolicy, DeliverPolicy, NatsError, nanos } from "nats";
+
+/** The replay consumer's name: fixed, so that NATS permissions can name it exactly. */
+export function replayConsumerName(durable: string): string {
+  return `${durable}-replay`;
+}
 
 export interface ReplayOptions {
   bus: BusConnection;
@@ -30,11 +35,18 @@ export async function replayAcknowledged(options: ReplayOptions): Promise<number
     throw error;
   }
   if (floor === 0) return 0;
-  const consumer = await bus.jetstream().consumers.get(JOB_STREAM, {
-    name_prefix: `${durable}-replay`,
+  // A named, unacknowledged, short-lived consumer (removed below, or by the server when idle),
+  // left over from a crash it is replaced.
+  const name = replayConsumerName(durable);
+  await jsm.consumers.delete(JOB_STREAM, name).catch(() => {});
+  await jsm.consumers.add(JOB_STREAM, {
+    name,
+    ack_policy: AckPolicy.None,
     deliver_policy: DeliverPolicy.StartTime,
     opt_start_time: since.toISOString(),
+    inactive_threshold: nanos(60_000),
   });
+  const consumer = await bus.jetstream().consumers.get(JOB_STREAM, name);
   let applied = 0;
   try {
     for (;;) {
@@ -55,6 +67,6 @@ export async function replayAcknowledged(options: ReplayOptions): Promise<number
       if (seen === 0) return applied;
     }
   } finally {
-    await consumer.delete().catch(() => {});
+    await jsm.consumers.delete(JOB_STREAM, name).catch(() => {});
   }
 }

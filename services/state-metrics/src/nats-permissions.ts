@@ -1,19 +1,21 @@
 import { JOB_STREAM, jobConsumerPermissions, type NatsPermissions } from "@octorun/bus";
+import { replayConsumerName } from "./job-replay.ts";
 
 /**
- * What state-metrics needs on NATS: its durable consumer, and short-lived ordered consumers to
- * replay the acknowledged part of the job stream after a restart (their names are generated,
- * hence the one-token wildcard). No publishing to the job subjects.
+ * What state-metrics needs on NATS: its durable consumer, and one named short-lived consumer to
+ * replay the acknowledged part of the job stream after a restart. Nothing of another service's
+ * consumers, no publishing to the job subjects.
  */
 export function stateMetricsNatsPermissions(durable: string): NatsPermissions {
   const consumer = jobConsumerPermissions(durable);
+  const replay = replayConsumerName(durable);
   return {
     publish: [
       ...consumer.publish,
-      `$JS.API.CONSUMER.CREATE.${JOB_STREAM}.*`,
-      `$JS.API.CONSUMER.MSG.NEXT.${JOB_STREAM}.*`,
-      `$JS.API.CONSUMER.DELETE.${JOB_STREAM}.*`,
-      `$JS.API.CONSUMER.INFO.${JOB_STREAM}.*`,
+      `$JS.API.CONSUMER.CREATE.${JOB_STREAM}.${replay}`,
+      `$JS.API.CONSUMER.MSG.NEXT.${JOB_STREAM}.${replay}`,
+      `$JS.API.CONSUMER.DELETE.${JOB_STREAM}.${replay}`,
+      `$JS.API.CONSUMER.INFO.${JOB_STREAM}.${replay}`,
     ],
     subscribe: consumer.subscribe,
   };
