@@ -1,12 +1,13 @@
+export { BenchCollector, type Benchmark, type BenchReport, defineBenchmark, type Figure, meetsGoal } from "./bench.ts";
 export { type Binaries, binaries, type Component, cacheDir, ensureBinaries, pinnedVersions } from "./binaries.ts";
 export { type ControlPlane, type ControlPlaneOptions, type KubectlResult, startControlPlane } from "./control-plane.ts";
+export * from "./github-simulator/index.ts";
+export { type LoadRequest, type LoadResult, type LoadTarget, maxThroughput, offerLoad, quantile } from "./load.ts";
 export { type NatsServer, type NatsServerOptions, type NatsUser, startNatsServer } from "./nats-server.ts";
 export { createPki, type KeyPair, type Pki } from "./pki.ts";
 export { freePort, listenHttps } from "./ports.ts";
 export { ProcessGroup } from "./processes.ts";
 export { waitFor } from "./wait.ts";
-export { type Benchmark, BenchCollector, type BenchReport, defineBenchmark, type Figure, meetsGoal } from "./bench.ts";
-export { type LoadRequest, type LoadResult, type LoadTarget, maxThroughput, offerLoad, quantile } from "./load.ts";
 export {
   outdatedWebhookExamples,
   type SignedWebhook,
@@ -18,4 +19,3 @@ export {
   type WebhookValidation,
   webhookExamples,
 } from "./webhooks.ts";
-export * from "./github-simulator/index.ts";
