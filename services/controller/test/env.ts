@@ -158,7 +158,7 @@ export function startController(world: World, overrides: Partial<ControllerOptio
     registry,
     logger,
     runnerPlan: {
-      onlineCheckDelayMs: 300,
+      onlineCheckDelayMs: 1_500, // Ready times have second precision: 0.5–1.5 s after Ready
       onlineCheckBaseMs: 300,
       registrationBackoffBaseMs: 200,
       registrationBackoffMaxMs: 1_000,
@@ -229,7 +229,10 @@ export async function completeJob(world: World, jobId: number, namespace: string
   try {
     await world.sim.completeJob(jobId, "success");
   } catch (error) {
-    if ((error as { code?: number }).code !== 409) throw error;
+    const code = (error as { code?: number }).code;
+    // 404: the controller already removed the Pod (the completed event can arrive before the simulator's Pod update).
+    if (code === 404) return;
+    if (code !== 409) throw error;
     await world.cp.finishPod(namespace, pod, "Succeeded");
   }
 }

@@ -8,6 +8,7 @@ import type { RunnerObject } from "../src/types.ts";
 import { completeJob, Runners, runnerManifest, startController, startWorld, type World } from "./env.ts";
 
 const NS = "life";
+const TOKEN_NS = "token-life";
 const SAFE_TO_EVICT = "cluster-autoscaler.kubernetes.io/safe-to-evict";
 
 describe("a Runner's life (JIT)", { timeout: 150_000 }, () => {
@@ -26,8 +27,8 @@ describe("a Runner's life (JIT)", { timeout: 150_000 }, () => {
     );
 
   before(async () => {
-    world = await startWorld({ namespaces: [NS] });
-    ctl = startController(world);
+    world = await startWorld({ namespaces: [NS, TOKEN_NS] });
+    ctl = startController(world, { namespace: NS });
     await ctl.start();
   });
   after(async () => {
@@ -186,6 +187,52 @@ describe("a Runner's life (JIT)", { timeout: 150_000 }, () => {
       assert.equal(world.sim.requests({ operationId: "actions/generate-runner-jitconfig-for-org" }).length, 1);
     } finally {
       world.sim.clearFaults();
+    }
+  });
+
+  test("token mode: a registration token with its expiry in the Secret; Idle once GitHub lists the runner; removed on delete", async () => {
+    const token = startController(world, {
+      namespace: TOKEN_NS,
+      identity: "token-controller",
+      consumerName: "token-controller",
+      runnerPlan: { mode: "token", onlineCheckDelayMs: 200, onlineCheckBaseMs: 200, onlineCheckMaxMs: 500 },
+    });
+    await token.start();
+    try {
+      await client().create(Runners, runnerManifest(TOKEN_NS, "tok", world.orgUrl));
+      const secret = await waitFor("token Secret", () =>
+        client().find<V1Secret>(Secrets, TOKEN_NS, "tok-registration-token"),
+      );
+      assert.ok(secret.data?.token, "the registration token is in the Secret");
+      assert.ok(
+        Date.parse(secret.metadata?.annotations?.["runner.octorun.github.io/token-expires-at"] ?? "") > Date.now(),
+      );
+      const pod = await waitFor("token Pod", () => client().find<V1Pod>(Pods, TOKEN_NS, "tok"));
+      const env = Object.fromEntries((pod.spec?.containers[0]?.env ?? []).map((e) => [e.name, e.value]));
+      assert.equal(env.RUNNER_TOKEN_FILE, "/var/run/secrets/runner.octorun.github.io/registration-token/token");
+      // The runner in the Pod runs config.sh with RUNNER_NAME: GitHub then lists it, online.
+      const named = await waitFor(
+        "runner name chosen",
+        async () => (await client().find<RunnerObject>(Runners, TOKEN_NS, "tok"))?.status?.runnerName,
+      );
+      assert.equal(env.RUNNER_NAME, named);
+      const registered = world.sim.addRunner(
+        { kind: "organization", org: "acme" },
+        { name: named, status: "online", labels: ["self-hosted", "runner=tok"] },
+      );
+      const idle = await waitFor("tok Idle", async () => {
+        const r = await client().find<RunnerObject>(Runners, TOKEN_NS, "tok");
+        return r?.status?.phase === "Idle" ? r : undefined;
+      });
+      const listed = world.sim.runners().find((r) => r.name === named);
+      assert.ok(listed);
+      assert.equal(idle.spec.id, listed.id, "spec.id recorded from GitHub");
+      await client().delete(Runners, TOKEN_NS, "tok");
+      await waitFor("tok gone", async () => (await client().find(Runners, TOKEN_NS, "tok")) === undefined);
+      assert.equal(world.sim.runner(listed.id), undefined, "the registration is removed");
+      void registered;
+    } finally {
+      await token.stop();
     }
   });
 });
