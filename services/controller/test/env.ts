@@ -259,7 +259,7 @@ export async function startControllerProcess(
       LOG_LEVEL: "warn",
       ...env,
     },
-    stdio: ["ignore", "ignore", "inherit"],
+    stdio: ["ignore", logFile, "inherit"],
   });
   await waitFor(
     "controller ready",
