@@ -1,32 +1,16 @@
 // The shapes of Runner and RunnerSet this service reads and writes.
-// TODO(api): alias the generated types of @octorun/api once types.generated.ts is committed.
+// Status types are @octorun/api's generated ones; metadata and spec are narrow views (see below).
 // Metadata is client-node's V1ObjectMeta so that the objects fit @octorun/kube's generics; note that
 // its timestamps are typed Date but arrive as RFC 3339 strings from the JSON client (read them with
 // `timeOf`).
 
 import type { V1ObjectMeta } from "@kubernetes/client-node";
-import type { Condition } from "@octorun/kube";
+import type { RunnerJob, RunnerSetStatus, RunnerStatus } from "@octorun/api";
 import type { LabelSelector } from "./label-selector.ts";
 
-export interface RunnerJobStatus {
-  id: number;
-  runId?: number;
-  runAttempt?: number;
-  name?: string;
-  repository?: string;
-  workflow?: string;
-  assignedAt?: string;
-  completedAt?: string;
-  conclusion?: string;
-}
-
-export interface RunnerStatus {
-  phase?: "Pending" | "Idle" | "Active" | "Complete" | "Failed";
-  conditions?: Condition[];
-  observedGeneration?: number;
-  runnerName?: string;
-  job?: RunnerJobStatus;
-}
+/** The Runner status and its job, as @octorun/api generates them from the schema. */
+export type RunnerJobStatus = RunnerJob;
+export type { RunnerStatus };
 
 export interface RunnerSpecView {
   url: string;
@@ -58,17 +42,7 @@ export interface RunnerTemplateView {
   spec: RunnerSpecView;
 }
 
-export interface RunnerSetStatus {
-  runners?: number;
-  idleRunners?: number;
-  activeRunners?: number;
-  selector?: string;
-  conditions?: Condition[];
-  currentRevision?: string;
-  nextRevision?: string;
-  collisionCount?: number;
-  observedGeneration?: number;
-}
+export type { RunnerSetStatus };
 
 export interface RunnerSetObject {
   apiVersion?: string;
