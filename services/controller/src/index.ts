@@ -7,8 +7,10 @@ import { loadKubeConfig } from "@octorun/kube";
 import { runService } from "@octorun/runtime";
 import { Controller } from "./controller.ts";
 import { type ControllerConfig, controllerSettings, githubAuth } from "./settings.ts";
+import { webhookRedeliveryFromConfig } from "./webhook-redelivery.ts";
 
 export { Controller, type ControllerOptions } from "./controller.ts";
+export { deliveriesToRedeliver, WebhookRedelivery, webhookRedeliveryFromConfig } from "./webhook-redelivery.ts";
 
 const SERVICE = "controller";
 
@@ -17,8 +19,9 @@ if (import.meta.main) {
     name: SERVICE,
     settings: controllerSettings,
     async start({ config, logger, registry, health, shutdown, redactor }) {
+      const auth = githubAuth(config);
       const github = createGitHubClient({
-        auth: githubAuth(config),
+        auth,
         registry,
         logger,
         ...(config.GITHUB_API_URL ? { apiBaseUrl: config.GITHUB_API_URL } : {}),
@@ -54,6 +57,17 @@ if (import.meta.main) {
       shutdown.add("controller", () => controller.stop());
       health.addReadinessCheck("controller", () => controller.readiness());
       await controller.start();
+      // GitHub does not retry a failed webhook delivery: the leader asks it to, from the App's delivery log.
+      const redelivery = webhookRedeliveryFromConfig(config, auth, {
+        github,
+        logger,
+        registry,
+        active: () => controller.isLeader(),
+      });
+      if (redelivery) {
+        redelivery.start();
+        shutdown.add("webhook redelivery", () => redelivery.stop());
+      }
       logger.info("controller started", {
         identity,
         leaderElection: config.LEADER_ELECT,

@@ -2,8 +2,9 @@
 import { type BusConfig, busSettings } from "@octorun/bus";
 import type { GitHubAuthConfig } from "@octorun/github";
 import { ConfigError, type ConfigSchema, mergeSchemas } from "@octorun/runtime";
+import { type WebhookRedeliveryConfig, webhookRedeliverySettings } from "./webhook-redelivery.ts";
 
-export const controllerSettings: ConfigSchema = mergeSchemas(busSettings, {
+export const controllerSettings: ConfigSchema = mergeSchemas(busSettings, webhookRedeliverySettings, {
   properties: {
     POD_NAME: {
       type: "string",
@@ -66,7 +67,7 @@ export const controllerSettings: ConfigSchema = mergeSchemas(busSettings, {
   },
 });
 
-export interface ControllerConfig extends BusConfig {
+export interface ControllerConfig extends BusConfig, WebhookRedeliveryConfig {
   POD_NAME?: string;
   POD_NAMESPACE: string;
   WATCH_NAMESPACE?: string;
