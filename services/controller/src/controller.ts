@@ -178,7 +178,7 @@ export class Controller {
       registry,
       logger,
     });
-    const handler = new JobEventHandler({ client, runners: this.runners, metrics: this.metrics, logger });
+    const handler = new JobEventHandler({ client, runners: this.runners, metrics: this.metrics, logger, events });
     this.#consumer = new JobEventConsumer({
       bus: options.bus,
       durable: options.consumerName ?? "octorun-controller",

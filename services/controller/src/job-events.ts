@@ -3,8 +3,10 @@
 // is nak'ed with a delay; an event that can never apply is terminated and counted; an event for a
 // runner octorun does not own is acknowledged and counted.
 
+import { Reasons, type RunnerStatus } from "@octorun/api";
 import type { JobMessage } from "@octorun/bus";
 import {
+  type EventRecorder,
   type Informer,
   isConflict,
   isNotFound,
@@ -33,6 +35,8 @@ export interface JobEventHandlerOptions {
   metrics: ControllerMetrics;
   logger?: KubeLogger;
   now?: () => Date;
+  /** Records the job on the Runner as an Event (JobAssigned, JobCompleted) once its status is written. */
+  events?: EventRecorder;
   /** Conflicts retried in place before the event is nak'ed. */
   conflictAttempts?: number;
   /** nak delay: base·deliveryCount, capped. */
@@ -47,6 +51,17 @@ export class JobEventHandler {
   constructor(options: JobEventHandlerOptions) {
     this.#o = options;
     this.#logger = options.logger ?? silentLogger;
+  }
+
+  #recordEvent(runner: RunnerObject, status: RunnerStatus, action: "assigned" | "completed"): void {
+    const job = status.job;
+    if (!this.#o.events || !job) return;
+    const reason = action === "completed" ? Reasons.JobCompleted : Reasons.JobAssigned;
+    const note =
+      action === "completed"
+        ? `Job ${job.id} completed${job.conclusion ? ` (${job.conclusion})` : ""}.`
+        : `Job ${job.id}${job.workflow ? ` of workflow ${job.workflow}` : ""} in ${job.repository ?? "?"} assigned.`;
+    void this.#o.events.record(runner, { type: "Normal", reason, action: "JobEvent", note });
   }
 
   readonly handle = async (message: JobMessage): Promise<void> => {
@@ -102,6 +117,7 @@ export class JobEventHandler {
         }
         try {
           await patchStatus(this.#o.client, Runners, current, { ...outcome.status }, { optimisticLock: true });
+          this.#recordEvent(current, outcome.status, event.action);
           break;
         } catch (error) {
           if (!isConflict(error) || attempt >= attempts) throw error;
