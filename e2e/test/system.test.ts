@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { CoordinationV1Api, CustomObjectsApi, EventsV1Api } from "@kubernetes/client-node";
+import { CoordinationV1Api, CustomObjectsApi, EventsV1Api, type EventsV1Event } from "@kubernetes/client-node";
 import { API_GROUP, RUNNER_SET_RESOURCE, type RunnerSet, STORAGE_VERSION } from "@octorun/api";
 import { waitFor } from "@octorun/testkit";
 import { backwardMoves, RunnerRecorder } from "../src/runner-recorder.ts";
@@ -109,11 +109,20 @@ describe("octorun end to end: the four services as separate processes", () => {
       assert.deepEqual(backwardMoves(history.phases), [], history.name);
     assert.ok(recorder.histories.size >= 23, `runners created: ${recorder.histories.size}`);
 
-    const events = (await system.cp.kubeConfig.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: "default" }))
-      .items;
-    const count = (reason: string) => events.filter((e) => e.reason === reason).length;
-    assert.ok(count("JobAssigned") >= 20, `JobAssigned events: ${count("JobAssigned")}`);
-    assert.ok(count("RunnerCreated") >= 23, `RunnerCreated events: ${count("RunnerCreated")}`);
+    // Events agree with what happened: one JobAssigned and one JobCompleted per job on its Runner,
+    // and the RunnerSet's "Created N runners." notes add up to the Runners that appeared.
+    const eventsApi = system.cp.kubeConfig.makeApiClient(EventsV1Api);
+    const occurrences = (events: EventsV1Event[], reason: string, perEvent: (e: EventsV1Event) => number = () => 1) =>
+      events.filter((e) => e.reason === reason).reduce((sum, e) => sum + perEvent(e) * (e.series?.count ?? 1), 0);
+    await waitFor("Events recorded", async () => {
+      const events = (await eventsApi.listNamespacedEvent({ namespace: "default" })).items;
+      const created = occurrences(events, "RunnerCreated", (e) =>
+        Number(/Created (\d+) runner/.exec(e.note ?? "")?.[1] ?? 0),
+      );
+      const forJobs = (reason: string) =>
+        new Set(events.filter((e) => e.reason === reason).map((e) => /Job (\d+)/.exec(e.note ?? "")?.[1])).size;
+      return created === recorder.histories.size && forJobs("JobAssigned") >= 20 && forJobs("JobCompleted") >= 20;
+    });
 
     const metrics = await waitFor("metrics catch up", async () => {
       const text = await scrape(system);
