@@ -3,7 +3,7 @@
 // (20 is enough), bootstraps what is missing — pnpm, the dependencies (Node 24 among them), the
 // real control-plane and nats-server binaries — idempotently and out loud, then hands the real
 // work to the pinned Node 24 from node_modules.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
@@ -16,6 +16,8 @@ const pnpmVersion = rootPackage.packageManager.replace(/^pnpm@/, "");
 const nodeVersion = rootPackage.devDependencies.node;
 const cache = process.env.OCTORUN_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "octorun");
 const binDir = join(root, "node_modules", ".bin");
+// The binary itself: node_modules/.bin/node is a /bin/sh wrapper that does not pass signals on.
+const nodeBinDir = join(root, "node_modules", "node", "bin");
 
 function say(message) {
   process.stderr.write(`[octorun] ${message}\n`);
@@ -62,7 +64,7 @@ function ensureDependencies(pnpm) {
   const lock = readFileSync(join(root, "pnpm-lock.yaml"));
   const digest = createHash("sha256").update(lock).digest("hex");
   const marker = join(root, "node_modules", ".octorun-installed");
-  const pinnedNode = join(binDir, "node");
+  const pinnedNode = join(nodeBinDir, "node");
   if (existsSync(marker) && readFileSync(marker, "utf8") === digest && existsSync(pinnedNode)) return;
   say(`installing dependencies with pnpm ${pnpmVersion} (Node ${nodeVersion} comes with them)`);
   mustRun(pnpm, ["install", "--frozen-lockfile", "--reporter=append-only"], { env: { ...process.env, CI: "true" } });
@@ -115,16 +117,21 @@ function setup() {
   return pnpm;
 }
 
-/** Runs a script of ours on the pinned Node, with node_modules/.bin first on PATH for its children. */
+/**
+ * Runs a script of ours on the pinned Node, with that Node first on PATH for its children, and
+ * passes SIGINT/SIGTERM on so that Ctrl-C or a supervisor stops everything it started.
+ */
 function onPinnedNode(script, args) {
   const env = {
     ...process.env,
-    PATH: `${binDir}${delimiter}${process.env.PATH ?? ""}`,
+    PATH: [nodeBinDir, binDir, process.env.PATH ?? ""].join(delimiter),
     OCTORUN_CACHE: cache,
     NO_PROXY: ["127.0.0.1", "localhost", process.env.NO_PROXY].filter(Boolean).join(","),
     no_proxy: ["127.0.0.1", "localhost", process.env.no_proxy].filter(Boolean).join(","),
   };
-  return run(join(binDir, "node"), [join(root, script), ...args], { env });
+  const child = spawn(join(nodeBinDir, "node"), [join(root, script), ...args], { stdio: "inherit", cwd: root, env });
+  for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
+  return new Promise((resolve) => child.on("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))));
 }
 
 const [command = "help", ...args] = process.argv.slice(2);
@@ -135,19 +142,19 @@ switch (command) {
     break;
   case "test":
     setup();
-    process.exit(onPinnedNode("scripts/run-tests.mjs", args));
+    process.exit(await onPinnedNode("scripts/run-tests.mjs", args));
     break;
   case "bench":
     setup();
-    process.exit(onPinnedNode("e2e/bench/run.ts", args));
+    process.exit(await onPinnedNode("e2e/bench/run.ts", args));
     break;
   case "versions":
     setup();
-    process.exit(onPinnedNode("scripts/versions.mjs", args));
+    process.exit(await onPinnedNode("scripts/versions.mjs", args));
     break;
   case "dev":
     setup();
-    process.exit(onPinnedNode("e2e/src/sandbox/main.ts", args));
+    process.exit(await onPinnedNode("e2e/src/sandbox/main.ts", args));
     break;
   default:
     say(

@@ -38,8 +38,8 @@ const stop = async (code: number) => {
   say("stopped");
   process.exit(code);
 };
-process.once("SIGINT", () => void stop(0));
-process.once("SIGTERM", () => void stop(0));
+process.on("SIGINT", () => void stop(0));
+process.on("SIGTERM", () => void stop(0));
 
 try {
   await system.start();
