@@ -16,6 +16,8 @@ import {
   objectKey,
   Pods,
   ReconcileLoop,
+  RunnerSets,
+  Runners,
   Secrets,
   silentLogger,
   WorkQueue,
@@ -25,7 +27,6 @@ import type { Registry } from "prom-client";
 import { JobEventHandler, runnerIndexers } from "./job-events.ts";
 import { selectorMatches } from "./label-selector.ts";
 import { ControllerMetrics } from "./metrics.ts";
-import { RunnerSets, Runners } from "./resources.ts";
 import { defaultRunnerPlanConfig, type RunnerPlanConfig } from "./runner-plan.ts";
 import { RunnerReconciler } from "./runner-reconciler.ts";
 import { defaultRunnerSetPlanConfig, type RunnerSetPlanConfig } from "./runnerset-plan.ts";

@@ -13,11 +13,11 @@ import {
   type KubeClient,
   type KubeLogger,
   patchStatus,
+  Runners,
   silentLogger,
 } from "@octorun/kube";
 import { applyJobEvent } from "./job-event-apply.ts";
 import type { ControllerMetrics } from "./metrics.ts";
-import { Runners } from "./resources.ts";
 import type { RunnerObject } from "./types.ts";
 
 export const RUNNER_NAME_INDEX = "githubName";

@@ -26,6 +26,7 @@ import {
   patchStatus,
   type ReconcileResult,
   type Reconciler,
+  Runners,
   removeFinalizer,
   requeueAfter,
   Secrets,
@@ -33,7 +34,6 @@ import {
 } from "@octorun/kube";
 import { judgeGitHubError, outcomeOf } from "./github-errors.ts";
 import type { ControllerMetrics } from "./metrics.ts";
-import { Runners } from "./resources.ts";
 import { canonicalJson } from "./revisions.ts";
 import {
   emptyFacts,

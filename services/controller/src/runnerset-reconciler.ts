@@ -15,12 +15,13 @@ import {
   patchStatus,
   type ReconcileResult,
   type Reconciler,
+  RunnerSets,
+  Runners,
   requeueAfter,
   silentLogger,
 } from "@octorun/kube";
 import { Expectations } from "./expectations.ts";
 import type { ControllerMetrics } from "./metrics.ts";
-import { RunnerSets, Runners } from "./resources.ts";
 import { canonicalJson } from "./revisions.ts";
 import {
   emptyRunnerSetFacts,

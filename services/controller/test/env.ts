@@ -7,6 +7,7 @@ import { openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BusConnection } from "@octorun/bus";
 import { createGitHubClient } from "@octorun/github";
+import { RunnerSets, Runners } from "@octorun/kube";
 import { createLogger, Redactor } from "@octorun/runtime";
 import {
   type ControlPlane,
@@ -19,7 +20,6 @@ import {
 } from "@octorun/testkit";
 import { Registry } from "prom-client";
 import { Controller, type ControllerOptions } from "../src/controller.ts";
-import { RunnerSets, Runners } from "../src/resources.ts";
 import type { RunnerObject, RunnerSetObject } from "../src/types.ts";
 
 export const ROOT = join(import.meta.dirname, "..", "..", "..");
