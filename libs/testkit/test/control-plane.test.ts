@@ -68,6 +68,8 @@ describe("real control plane: etcd, kube-apiserver, kube-controller-manager, kub
       ...ref,
       body: { apiVersion: `${group}/v1`, kind: "Widget", metadata: { name: "w1" }, spec: { size: 1 } },
     });
+    // The watch is live once it has reported w1; patching before that could be folded into one ADDED.
+    await waitFor("the watch reports w1", () => events.includes("ADDED w1"));
     const list = (await objects.listNamespacedCustomObject(ref)) as { items: { metadata: { name: string } }[] };
     assert.deepEqual(
       list.items.map((i) => i.metadata.name),
