@@ -69,6 +69,8 @@ export class OctorunSystem {
   readonly #group: ProcessGroup;
   readonly #env = new Map<string, NodeJS.ProcessEnv>();
   #githubEnv: Record<string, string> = {};
+  /** The CRDs' conversion webhook client config, known once the admission webhook runs. */
+  #conversion: unknown;
 
   constructor(options: SystemOptions = {}) {
     this.options = options;
@@ -211,7 +213,7 @@ spec:
     }
   }
 
-  /** Applies manifests (YAML text, several documents) with server-side apply. */
+  /** Creates the objects of a manifest (YAML text, several documents; namespace `default` when none). */
   async apply(yamlText: string): Promise<KubernetesObject[]> {
     const client = KubernetesObjectApi.makeApiClient(this.cp.kubeConfig);
     const applied: KubernetesObject[] = [];
@@ -265,8 +267,6 @@ spec:
     await client.create(validatingWebhookConfiguration(target) as KubernetesObject);
     this.#conversion = conversionClientConfig(target);
   }
-
-  #conversion: unknown;
 
   async #installCrds(): Promise<void> {
     const ext = this.cp.kubeConfig.makeApiClient(ApiextensionsV1Api);
