@@ -49,7 +49,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const log = options.log ?? (() => {});
   const system = await new OctorunSystem({
     kwokNodes: 2,
-    env: { controller: { WEBHOOK_REDELIVERY_INTERVAL_SECONDS: "1" } },
+    // Redelivery every second here (60 s by default), with attempts to outlast a long outage.
+    env: { controller: { WEBHOOK_REDELIVERY_INTERVAL_SECONDS: "1", WEBHOOK_REDELIVERY_MAX_ATTEMPTS: "60" } },
   }).start();
   const recorder = await new RunnerRecorder(system.cp.kubeConfig).start();
   const started = performance.now();

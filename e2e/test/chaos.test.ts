@@ -9,6 +9,8 @@ test("jobs flow while the controller, github-ingress and nats-server are killed 
     runners: 4,
     jobDurationMs: 4_000,
     killsPerComponent: 1,
+    // A failing run prints its seed; OCTORUN_CHAOS_SEED=<seed> repeats it.
+    ...(process.env.OCTORUN_CHAOS_SEED ? { seed: Number(process.env.OCTORUN_CHAOS_SEED) } : {}),
     log: (line) => process.stderr.write(`[chaos] ${line}\n`),
   });
   process.stderr.write(`[chaos] seed ${result.seed}: ${JSON.stringify({ ...result, kills: result.kills.length })}\n`);

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { CoreV1Api, KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { type Binaries, ensureBinaries } from "./binaries.ts";
 import { createPki, type KeyPair, type Pki } from "./pki.ts";
+import { finishPod } from "./pods.ts";
 import { freePort } from "./ports.ts";
 import { ProcessGroup } from "./processes.ts";
 import { waitFor } from "./wait.ts";
@@ -217,7 +218,7 @@ function controlPlaneHandle(
     webhookTls: pki.webhook,
     external: group === undefined,
     kubectl: (args, input) => kubectl(bins.kubectl, kubeconfigPath, args, input),
-    finishPod: (namespace, name, outcome) => finishPod(kubeConfig, namespace, name, outcome),
+    finishPod: (namespace, name, outcome) => finishPod(kubeConfig.makeApiClient(CoreV1Api), namespace, name, outcome),
     pids: () => group?.pids() ?? [],
     stop: async () => {
       if (group) await group.stop();
@@ -241,42 +242,6 @@ function kubectl(binary: string, kubeconfig: string, args: string[], input?: str
     if (input !== undefined) child.stdin?.end(input);
     else child.stdin?.end();
   });
-}
-
-async function finishPod(kc: KubeConfig, namespace: string, name: string, outcome: "Succeeded" | "Failed") {
-  const core = kc.makeApiClient(CoreV1Api);
-  const pod = await core.readNamespacedPodStatus({ name, namespace });
-  const now = new Date();
-  const exitCode = outcome === "Succeeded" ? 0 : 1;
-  const containers = pod.spec?.containers ?? [];
-  pod.status = {
-    ...pod.status,
-    phase: outcome,
-    conditions: (pod.status?.conditions ?? []).map((c) =>
-      c.type === "Ready" || c.type === "ContainersReady" ? { ...c, status: "False", reason: "PodCompleted" } : c,
-    ),
-    containerStatuses: containers.map((container) => {
-      const previous = pod.status?.containerStatuses?.find((s) => s.name === container.name);
-      return {
-        name: container.name,
-        image: container.image ?? "",
-        imageID: previous?.imageID ?? "",
-        containerID: previous?.containerID,
-        ready: false,
-        started: false,
-        restartCount: previous?.restartCount ?? 0,
-        state: {
-          terminated: {
-            exitCode,
-            reason: outcome === "Succeeded" ? "Completed" : "Error",
-            startedAt: previous?.state?.running?.startedAt ?? now,
-            finishedAt: now,
-          },
-        },
-      };
-    }),
-  };
-  return core.replaceNamespacedPodStatus({ name, namespace, body: pod });
 }
 
 function adminKubeconfig(server: string, pki: Pki): string {

@@ -57,19 +57,27 @@ describe("real control plane: etcd, kube-apiserver, kube-controller-manager, kub
 
     const objects = cp.kubeConfig.makeApiClient(CustomObjectsApi);
     const ref = { group, version: "v1", namespace: "default", plural: "widgets" };
+    // Established does not mean served at once: watch only once the resource answers a list.
+    await waitFor("the new resource served", async () => Boolean(await objects.listNamespacedCustomObject(ref)));
     const events: string[] = [];
+    let watchEnded: unknown;
     const watch = await new Watch(cp.kubeConfig).watch(
       `/apis/${group}/v1/namespaces/default/widgets`,
       {},
       (type, obj: { metadata: { name: string } }) => events.push(`${type} ${obj.metadata.name}`),
-      () => {},
+      (error) => {
+        watchEnded = error ?? "the watch ended";
+      },
     );
     await objects.createNamespacedCustomObject({
       ...ref,
       body: { apiVersion: `${group}/v1`, kind: "Widget", metadata: { name: "w1" }, spec: { size: 1 } },
     });
     // The watch is live once it has reported w1; patching before that could be folded into one ADDED.
-    await waitFor("the watch reports w1", () => events.includes("ADDED w1"));
+    await waitFor("the watch reports w1", () => {
+      if (watchEnded) throw new Error(`watch ended: ${String(watchEnded)}`);
+      return events.includes("ADDED w1");
+    });
     const list = (await objects.listNamespacedCustomObject(ref)) as { items: { metadata: { name: string } }[] };
     assert.deepEqual(
       list.items.map((i) => i.metadata.name),

@@ -32,12 +32,19 @@ export interface RunnerSetPlanConfig {
   failureBackoffMaxMs: number;
   /** RollingUpdate: at most this share of `runners` (at least one) is replaced at a time. */
   rollingUpdateFraction: number;
+  /**
+   * A Complete runner whose job is not recorded yet is kept this long (its replacement is made at
+   * once): a job event redelivered late (GitHub, or the controller's webhook redelivery) still
+   * finds the Runner to record the job on.
+   */
+  unrecordedJobGraceMs: number;
 }
 
 export const defaultRunnerSetPlanConfig: RunnerSetPlanConfig = {
   failureBackoffBaseMs: 1_000,
   failureBackoffMaxMs: 5 * 60_000,
   rollingUpdateFraction: 0.25,
+  unrecordedJobGraceMs: 2 * 60_000,
 };
 
 export interface RunnerSetObservation {
@@ -158,8 +165,12 @@ export function planRunnerSet(observation: RunnerSetObservation): RunnerSetPlan 
   const failed = live.filter((r) => phaseOf(r) === "Failed");
   const alive = live.filter((r) => phaseOf(r) !== "Complete" && phaseOf(r) !== "Failed");
   const deletions: { name: string; uid: string; reason: string }[] = [];
-  for (const r of complete)
-    deletions.push({ name: r.metadata.name ?? "", uid: r.metadata.uid ?? "", reason: "Complete" });
+  for (const r of complete) {
+    const keepUntil = r.status?.job ? now : lastTransition(r) + config.unrecordedJobGraceMs;
+    if (now >= keepUntil)
+      deletions.push({ name: r.metadata.name ?? "", uid: r.metadata.uid ?? "", reason: "Complete" });
+    else requeue.push(keepUntil - now);
+  }
   for (const r of failed) deletions.push({ name: r.metadata.name ?? "", uid: r.metadata.uid ?? "", reason: "Failed" });
   const counted = new Set(facts.countedFailures ?? []);
   const newFailures = failed.filter((r) => !counted.has(r.metadata.uid ?? ""));
@@ -302,4 +313,10 @@ export function planRunnerSet(observation: RunnerSetObservation): RunnerSetPlan 
   const excess = history.slice(0, Math.max(0, history.length - limit));
   if (excess.length > 0) actions.push({ type: "deleteRevisions", names: excess.map((r) => r.metadata?.name ?? "") });
   return finish();
+}
+
+/** When the Runner's status last changed (its newest condition transition), in ms. */
+function lastTransition(runner: RunnerObject): number {
+  const times = (runner.status?.conditions ?? []).map((c) => Date.parse(c.lastTransitionTime ?? "") || 0);
+  return Math.max(0, ...times);
 }

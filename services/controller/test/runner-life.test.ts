@@ -216,21 +216,18 @@ describe("a Runner's life (JIT)", { timeout: 150_000 }, () => {
         async () => (await client().find<RunnerObject>(Runners, TOKEN_NS, "tok"))?.status?.runnerName,
       );
       assert.equal(env.RUNNER_NAME, named);
-      const registered = world.sim.addRunner(
-        { kind: "organization", org: "acme" },
-        { name: named, status: "online", labels: ["self-hosted", "runner=tok"] },
-      );
+      // The emulated runner in the Pod runs config.sh with its token and RUNNER_NAME; GitHub lists it.
+      const listed = await waitFor("GitHub lists the runner", () => world.sim.runners().find((r) => r.name === named), {
+        timeoutMs: 30_000,
+      });
       const idle = await waitFor("tok Idle", async () => {
         const r = await client().find<RunnerObject>(Runners, TOKEN_NS, "tok");
         return r?.status?.phase === "Idle" ? r : undefined;
       });
-      const listed = world.sim.runners().find((r) => r.name === named);
-      assert.ok(listed);
       assert.equal(idle.spec.id, listed.id, "spec.id recorded from GitHub");
       await client().delete(Runners, TOKEN_NS, "tok");
       await waitFor("tok gone", async () => (await client().find(Runners, TOKEN_NS, "tok")) === undefined);
       assert.equal(world.sim.runner(listed.id), undefined, "the registration is removed");
-      void registered;
     } finally {
       await token.stop();
     }

@@ -84,6 +84,33 @@ describe("RunnerSet plan", () => {
     assert.equal(plan.status.selector, "octorun.github.io/runnerset=set");
     assert.equal(plan.status.observedGeneration, 2);
   });
+  test("a Complete runner whose job is not recorded yet is kept for the grace period, and replaced at once", () => {
+    const completedAt = (ms: number) => {
+      const r = member("b", "Complete");
+      r.status!.conditions = [
+        {
+          type: "runner.octorun.github.io/PodReady",
+          status: "False",
+          reason: "RunnerPodSucceeded",
+          message: "",
+          lastTransitionTime: new Date(NOW - ms).toISOString(),
+        },
+      ];
+      return r;
+    };
+    const grace = defaultRunnerSetPlanConfig.unrecordedJobGraceMs;
+    const fresh = observe({ runners: [member("a", "Idle"), completedAt(10_000), member("c", "Active")] });
+    assert.deepEqual(deleted(fresh), [], "kept while a late job event may still come");
+    assert.equal(createdCount(fresh), 1, "its replacement is not held back");
+    assert.ok(planRunnerSet(fresh).requeueAfterMs! <= grace - 10_000);
+    const stale = observe({ runners: [member("a", "Idle"), completedAt(grace + 1), member("c", "Active")] });
+    assert.deepEqual(deleted(stale), ["b:Complete"]);
+    const recorded = completedAt(10_000);
+    recorded.status!.job = { id: 7, assignedAt: new Date(NOW - 20_000).toISOString() };
+    assert.deepEqual(deleted(observe({ runners: [member("a", "Idle"), recorded, member("c", "Active")] })), [
+      "b:Complete",
+    ]);
+  });
   test("Complete runners are deleted and replaced", () => {
     const o = observe({ runners: [member("a", "Idle"), member("b", "Complete"), member("c", "Active")] });
     assert.deepEqual(deleted(o), ["b:Complete"]);

@@ -21,6 +21,7 @@ import {
   type ObjectCache,
   type V1Pod,
 } from "@kubernetes/client-node";
+import { finishPod } from "../pods.ts";
 import type { JobDispatcher, RunnerExit } from "./jobs.ts";
 import type { SimRunner, SimState } from "./state.ts";
 
@@ -248,38 +249,7 @@ export class RunnerEmulation implements RunnerExit {
   /** The ephemeral runner exits after its job: its Pod's container ends with exit code 0. */
   async runnerExited(runner: SimRunner): Promise<void> {
     if (!runner.pod) return;
-    const { namespace, name } = runner.pod;
-    const pod = await this.core.readNamespacedPodStatus({ namespace, name });
-    const now = new Date();
-    const containers = pod.spec?.containers ?? [];
-    pod.status = {
-      ...pod.status,
-      phase: "Succeeded",
-      conditions: (pod.status?.conditions ?? []).map((c) =>
-        c.type === "Ready" || c.type === "ContainersReady" ? { ...c, status: "False", reason: "PodCompleted" } : c,
-      ),
-      containerStatuses: containers.map((container) => {
-        const previous = pod.status?.containerStatuses?.find((s) => s.name === container.name);
-        return {
-          name: container.name,
-          image: container.image ?? "",
-          imageID: previous?.imageID ?? "",
-          containerID: previous?.containerID,
-          ready: false,
-          started: false,
-          restartCount: previous?.restartCount ?? 0,
-          state: {
-            terminated: {
-              exitCode: 0,
-              reason: "Completed",
-              startedAt: previous?.state?.running?.startedAt ?? now,
-              finishedAt: now,
-            },
-          },
-        };
-      }),
-    };
-    await this.core.replaceNamespacedPodStatus({ namespace, name, body: pod });
+    await finishPod(this.core, runner.pod.namespace, runner.pod.name, "Succeeded");
   }
 }
 

@@ -231,11 +231,18 @@ export class GitHubSimulator {
     return this.state.addRunnerGroup(scope, name);
   }
 
-  /** Registers a runner directly (as if configured earlier), e.g. to fill lists for pagination. */
+  /**
+   * Registers a runner directly (as if configured earlier), e.g. to fill lists for pagination.
+   * Names are unique in a scope on GitHub: an idle runner of the same name is replaced, as
+   * `config.sh --replace` does.
+   */
   addRunner(
     scope: ScopeRef,
     options: { name: string; labels?: string[]; status?: "online" | "offline"; busy?: boolean; groupId?: number },
   ): SimRunner {
+    for (const old of this.state.runnersOf(scope)) {
+      if (old.name.toLowerCase() === options.name.toLowerCase() && !old.busy) this.state.runners.delete(old.id);
+    }
     const runner: SimRunner = {
       id: this.state.nextId("runner", 20),
       name: options.name,
