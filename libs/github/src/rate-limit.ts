@@ -1,4 +1,4 @@
-// GitHub's rate limits, as GitHub asks clients to obey them (../shared/reference/github.md §5):
+// GitHub's rate limits, as GitHub asks clients to obey them (GitHub REST API docs, "Rate limits for the REST API" and "Best practices"):
 // a primary limit per credential (403/429 with `x-ratelimit-remaining: 0`: wait for
 // `x-ratelimit-reset`) and secondary limits (403/429 whose message says "secondary rate limit":
 // wait `retry-after`, else until the reset if the budget is spent, else at least a minute, doubling).

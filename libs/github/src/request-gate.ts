@@ -1,4 +1,4 @@
-// GitHub's secondary-limit guidance (../shared/reference/github.md §5): no more than a handful of
+// GitHub's secondary-limit guidance (GitHub REST API docs, "Rate limits for the REST API" and "Best practices"): no more than a handful of
 // concurrent requests per credential, and content-creating requests one at a time. One gate per
 // installation (or token) budget, shared by every client of it.
 

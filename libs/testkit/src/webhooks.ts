@@ -2,7 +2,7 @@
 // payloads (@octokit/webhooks-examples) and GitHub's webhook JSON Schemas
 // (@octokit/webhooks-schemas 7.6.1, draft-07) to check any payload a test or a fake sends.
 // Facts (signature rule, test vector, which examples are outdated) come from
-// ../shared/reference/github.md §2 and §3.1, re-checked against the installed packages.
+// GitHub's webhook docs (workflow_job payload, validating deliveries), checked against the installed packages.
 import { createHmac, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";

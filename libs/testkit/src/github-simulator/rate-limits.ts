@@ -1,6 +1,6 @@
 // GitHub's primary rate limit (a budget per credential per hour) and secondary limits (a penalty
 // window), with the exact headers and messages GitHub sends, so that a client's throttling is
-// exercised as GitHub would exercise it (../shared/reference/github.md §4.3, §5).
+// exercised as GitHub would exercise it (GitHub REST API docs on rate limits).
 
 export const PRIMARY_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api";
 export const SECONDARY_DOCS =
