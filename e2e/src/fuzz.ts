@@ -206,39 +206,44 @@ function objectExpectation(mode: string): Expectation {
   return mode === "validate" ? denied : (status) => status === 200;
 }
 
-export async function fuzzIngress(system: OctorunSystem, count: number, seed: number): Promise<FuzzResult> {
-  const service = system.services.get("github-ingress")!;
-  const rand = random(seed);
-  const rssBeforeMb = rssMb(service.pid());
+/** One fuzzed request's answer: how it is counted, and whether it was the right one. */
+type Verdict = { key: string; right: boolean; mutation: string; status: number };
+
+/** Sends `count` requests 16 at a time and keeps the tally, the wrong answers and the process's RSS. */
+async function fuzzService(
+  pid: () => number | undefined,
+  count: number,
+  send: (i: number) => Promise<Verdict>,
+): Promise<FuzzResult> {
+  const rssBeforeMb = rssMb(pid());
   const statusCounts: Record<string, number> = {};
   const wrong: FuzzResult["wrong"] = [];
   await inParallel(count, 16, async (i) => {
+    const verdict = await send(i);
+    statusCounts[verdict.key] = (statusCounts[verdict.key] ?? 0) + 1;
+    if (!verdict.right && wrong.length < 20) wrong.push({ status: verdict.status, mutation: verdict.mutation });
+  });
+  return { sent: count, statusCounts, wrong, rssBeforeMb, rssAfterMb: rssMb(pid()), alive: isAlive(pid()!) };
+}
+
+export function fuzzIngress(system: OctorunSystem, count: number, seed: number): Promise<FuzzResult> {
+  const service = system.services.get("github-ingress")!;
+  const rand = random(seed);
+  return fuzzService(service.pid, count, async (i) => {
     const mutation = mutateWebhook(rand, i);
-    const status = await post(
+    const { status } = await post(
       httpRequest,
       { host: "127.0.0.1", port: service.ports.webhook, path: "/api/github/webhooks", headers: mutation.headers },
       mutation.body,
-    ).then((answer) => answer.status);
-    statusCounts[status] = (statusCounts[status] ?? 0) + 1;
-    if (!mutation.expect.includes(status) && wrong.length < 20) wrong.push({ status, mutation: mutation.name });
+    );
+    return { key: String(status), right: mutation.expect.includes(status), mutation: mutation.name, status };
   });
-  return {
-    sent: count,
-    statusCounts,
-    wrong,
-    rssBeforeMb,
-    rssAfterMb: rssMb(service.pid()),
-    alive: isAlive(service.pid()!),
-  };
 }
 
-export async function fuzzAdmission(system: OctorunSystem, count: number, seed: number): Promise<FuzzResult> {
+export function fuzzAdmission(system: OctorunSystem, count: number, seed: number): Promise<FuzzResult> {
   const service = system.services.get("admission-webhook")!;
   const rand = random(seed);
-  const rssBeforeMb = rssMb(service.pid());
-  const statusCounts: Record<string, number> = {};
-  const wrong: FuzzResult["wrong"] = [];
-  await inParallel(count, 16, async (i) => {
+  return fuzzService(service.pid, count, async (i) => {
     const mutation = mutateReview(rand, i);
     const answer = await post(
       httpsRequest,
@@ -257,20 +262,13 @@ export async function fuzzAdmission(system: OctorunSystem, count: number, seed: 
     } catch {
       allowed = undefined;
     }
-    const key = answer.status === 200 ? `200 allowed=${allowed}` : String(answer.status);
-    statusCounts[key] = (statusCounts[key] ?? 0) + 1;
-    if (!mutation.expect(answer.status, allowed) && wrong.length < 20) {
-      wrong.push({ status: answer.status, mutation: `${mutation.name} at ${mutation.path} (allowed=${allowed})` });
-    }
+    return {
+      key: answer.status === 200 ? `200 allowed=${allowed}` : String(answer.status),
+      right: mutation.expect(answer.status, allowed),
+      mutation: `${mutation.name} at ${mutation.path} (allowed=${allowed})`,
+      status: answer.status,
+    };
   });
-  return {
-    sent: count,
-    statusCounts,
-    wrong,
-    rssBeforeMb,
-    rssAfterMb: rssMb(service.pid()),
-    alive: isAlive(service.pid()!),
-  };
 }
 
 async function inParallel(count: number, concurrency: number, work: (i: number) => Promise<void>): Promise<void> {
