@@ -16,6 +16,7 @@ import {
   startWorld,
   stopProcess,
 } from "../../services/controller/test/env.ts";
+import { apiserverRequests, requestsPer } from "./apiserver-requests.ts";
 
 const SCALE_NS = "scale";
 const FLOOR_NS = "floor";
@@ -29,7 +30,9 @@ export default defineBenchmark({
     const world = await startWorld({ namespaces: [SCALE_NS, FLOOR_NS], kwokNodes: Math.ceil(n / 100) + 1 });
     try {
       const client = new KubeClient(world.cp.kubeConfig, { fieldManager: "bench" });
+      const floorBefore = await apiserverRequests(world.cp);
       const floorS = await floor(client, n, world.orgUrl);
+      const floorAfter = await apiserverRequests(world.cp);
       const controller = await startControllerProcess(world, {
         WATCH_NAMESPACE: SCALE_NS,
         RUNNER_WORKERS: String(CONCURRENCY),
@@ -43,10 +46,13 @@ export default defineBenchmark({
           { timeoutMs: 20 * 60_000, intervalMs: 250 },
         );
         const scaleS = (performance.now() - started) / 1000;
+        const scaleAfter = await apiserverRequests(world.cp);
         report.figure(short ? `scale_0_to_${n}_s` : "scale_0_to_500_s", scaleS, "s");
         report.figure(short ? `floor_0_to_${n}_s` : "floor_0_to_500_s", floorS, "s");
         report.figure("ratio_to_floor", scaleS / floorS, "x", "<= 1.5");
         const calls = world.sim.requests().length;
+        report.note(`apiserver requests per runner, floor: ${requestsPer(floorBefore, floorAfter, n)}`);
+        report.note(`apiserver requests per runner, controller: ${requestsPer(floorAfter, scaleAfter, n)}`);
         report.note(
           `${n} runners on ${Math.ceil(n / 100) + 1} kwok nodes; the controller made ${calls} GitHub requests (${(calls / n).toFixed(2)} per runner: JIT config + online check); write concurrency ${CONCURRENCY}`,
         );

@@ -17,6 +17,7 @@ import {
   type ControlPlane,
   freePort,
   GitHubSimulator,
+  makeReusingApiClient,
   type NatsServer,
   ProcessGroup,
   startControlPlane,
@@ -98,7 +99,7 @@ export class OctorunSystem {
     ]);
     this.cp = cp;
     this.nats = nats;
-    const core = cp.kubeConfig.makeApiClient(CoreV1Api);
+    const core = makeReusingApiClient(cp.kubeConfig, CoreV1Api);
     await core.createNamespace({ body: { metadata: { name: "octorun-system" } } });
 
     await this.#startAdmissionWebhook();

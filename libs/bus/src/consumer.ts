@@ -21,6 +21,8 @@ export interface JobMessage {
   subject: string;
   /** Stream sequence. */
   seq: number;
+  /** When JetStream stored the message (epoch ms). */
+  storedAt: number;
   /** 1 on the first delivery. */
   deliveryCount: number;
   /** No more deliveries follow if this one is not acknowledged (max deliveries reached). */
@@ -186,6 +188,7 @@ export class JobEventConsumer {
       event,
       subject: msg.subject,
       seq: msg.seq,
+      storedAt: msg.info.timestampNanos / 1e6,
       deliveryCount,
       lastDelivery: deliveryCount >= maxDeliver,
       ack: async () => {

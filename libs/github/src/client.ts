@@ -51,7 +51,7 @@ class GitHubClientImpl implements GitHubClient {
   private readonly installations = new Map<string, Promise<number>>();
   private readonly transports = new Map<string, GitHubTransport>();
   private readonly budgets = new Map<string, { budget: RateBudget; gate: RequestGate }>();
-  private readonly groupCache = new Map<string, { id: number; expires: number }>();
+  private readonly groupCache = new Map<string, { id: Promise<number>; expires: number }>();
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
 

@@ -6,6 +6,7 @@ import type { GenerateJitConfigRequest, GitHubRunner, GitHubRunnerClient, JitCon
 import type { ParsedGitHubUrl } from "./url.ts";
 
 const GROUP_CACHE_MS = 5 * 60_000;
+const DEFAULT_GROUP_ID = 1;
 const PER_PAGE = 100;
 
 interface ScopeRoutes {
@@ -59,13 +60,13 @@ export class RunnerClient implements GitHubRunnerClient {
   readonly target: ParsedGitHubUrl;
   private readonly transport: GitHubTransport;
   private readonly routes: ScopeRoutes;
-  private readonly groupCache: Map<string, { id: number; expires: number }>;
+  private readonly groupCache: Map<string, { id: Promise<number>; expires: number }>;
   private readonly now: () => number;
 
   constructor(options: {
     target: ParsedGitHubUrl;
     transport: GitHubTransport;
-    groupCache: Map<string, { id: number; expires: number }>;
+    groupCache: Map<string, { id: Promise<number>; expires: number }>;
     now: () => number;
   }) {
     this.target = options.target;
@@ -210,8 +211,10 @@ export class RunnerClient implements GitHubRunnerClient {
   }
 
   async runnerGroupId(name: string): Promise<number> {
+    // Every scope's Default group has id 1 (repositories have no other group), so the common case
+    // costs no request; actions-runner-controller relies on the same fact.
+    if (name.toLowerCase() === "default") return DEFAULT_GROUP_ID;
     if (this.target.scope.kind === "repository") {
-      if (name.toLowerCase() === "default") return 1;
       throw new GitHubNotFoundError(
         `repositories have only the Default runner group; "${name}" does not exist for ${this.target.url}`,
         {
@@ -223,6 +226,16 @@ export class RunnerClient implements GitHubRunnerClient {
     const key = `${this.target.apiBaseUrl} ${this.target.url} ${name}`.toLowerCase();
     const cached = this.groupCache.get(key);
     if (cached && cached.expires > this.now()) return cached.id;
+    // Runners registered together share one lookup: the pending answer is cached, a failure is not.
+    const lookup = this.lookUpRunnerGroup(name);
+    this.groupCache.set(key, { id: lookup, expires: this.now() + GROUP_CACHE_MS });
+    lookup.catch(() => {
+      if (this.groupCache.get(key)?.id === lookup) this.groupCache.delete(key);
+    });
+    return lookup;
+  }
+
+  private async lookUpRunnerGroup(name: string): Promise<number> {
     const groups = await this.pages<{ id: number; name: string }>(
       this.routes.op("groups"),
       "runner_groups",
@@ -236,7 +249,6 @@ export class RunnerClient implements GitHubRunnerClient {
         status: 0,
       });
     }
-    this.groupCache.set(key, { id: group.id, expires: this.now() + GROUP_CACHE_MS });
     return group.id;
   }
 

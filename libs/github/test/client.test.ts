@@ -113,6 +113,22 @@ describe("GitHub client against the simulator", () => {
       1,
       "group ids are cached",
     );
+    const fresh = await createGitHubClient({ auth: appAuth() }).forUrl(`${sim.url}/acme`);
+    await Promise.all(
+      [3, 4, 5].map((i) => fresh.generateJitConfig({ name: `gpu-${i}`, labels: ["gpu"], group: "gpu" })),
+    );
+    assert.equal(
+      sim.requests({ operationId: "actions/list-self-hosted-runner-groups-for-org" }).length,
+      2,
+      "runners registered at once share one lookup",
+    );
+    const defaultJit = await org.generateJitConfig({ name: "plain-1", labels: ["self-hosted"] });
+    assert.equal(sim.runner(defaultJit.runner.id)?.runnerGroupId, 1);
+    assert.equal(
+      sim.requests({ operationId: "actions/list-self-hosted-runner-groups-for-org" }).length,
+      2,
+      "the Default group (id 1) needs no lookup",
+    );
     await assert.rejects(org.generateJitConfig({ name: "x", labels: ["a"], group: "missing" }), GitHubNotFoundError);
     await assert.rejects(org.generateJitConfig({ name: "x", labels: [] }), /1 to 100 labels/);
 
@@ -233,7 +249,7 @@ describe("GitHub client against the simulator", () => {
       (await weak.forUrl(`${sim.url}/other`)).generateJitConfig({ name: "w", labels: ["a"], group: "Default" }),
       (e: unknown) =>
         e instanceof GitHubForbiddenError &&
-        e.requiredPermissions === "organization_self_hosted_runners=read" &&
+        e.requiredPermissions === "organization_self_hosted_runners=write" &&
         e.status === 403,
     );
     const github = createGitHubClient({ auth: appAuth(), rateLimit: fast });

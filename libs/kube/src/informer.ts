@@ -28,6 +28,12 @@ export interface InformerOptions<T extends KubernetesObject> {
   backoffMaxMs?: number;
   /** Page size of the initial list. */
   pageSize?: number;
+  /**
+   * Cuts each object down to what the service reads before it is cached or handed to handlers
+   * (client-go's TransformFunc): list pages are transformed as they arrive, so the first list of a
+   * large cluster never sits in memory whole. It may change the object in place.
+   */
+  transform?: (obj: T) => T;
   logger?: KubeLogger;
 }
 
@@ -225,7 +231,8 @@ export class Informer<T extends KubernetesObject> {
           continue: continueToken,
           signal,
         });
-        items.push(...page.items);
+        const transform = this.#options.transform;
+        for (const item of page.items) items.push(transform ? transform(item) : item);
         resourceVersion = page.metadata.resourceVersion ?? "";
         continueToken = page.metadata.continue || undefined;
       } catch (error) {
@@ -307,7 +314,8 @@ export class Informer<T extends KubernetesObject> {
               controller?.abort();
               return;
             }
-            this.#apply(phase, obj as T);
+            const transform = this.#options.transform;
+            this.#apply(phase, transform && phase !== "BOOKMARK" ? transform(obj as T) : (obj as T));
           },
           (error: unknown) => {
             this.#abortWatch = undefined;

@@ -116,6 +116,40 @@ describe("Informer against a real apiserver", () => {
     assert.throws(() => informer.byIndex("nope", "x"), /no index named "nope"/);
   });
 
+  test("transform: listed and watched objects are cut down before the cache and the handlers see them", async () => {
+    await client.create(ConfigMaps, {
+      metadata: { name: "big", namespace: "ns-b", labels: { trim: "yes" } },
+      data: { payload: "x".repeat(10_000) },
+    });
+    const informer = track(
+      new Informer<ConfigMap>({
+        client,
+        type: ConfigMaps,
+        labelSelector: "trim=yes",
+        transform: (cm) => {
+          delete cm.metadata?.managedFields;
+          cm.data = Object.fromEntries(Object.keys(cm.data ?? {}).map((k) => [k, "(kept out)"]));
+          return cm;
+        },
+      }),
+    );
+    const handed: ConfigMap[] = [];
+    informer.on("add", (cm) => handed.push(cm));
+    informer.on("update", (_old, cm) => handed.push(cm));
+    informer.start();
+    await informer.waitForSync();
+    await client.create(ConfigMaps, {
+      metadata: { name: "big-2", namespace: "ns-b", labels: { trim: "yes" } },
+      data: { payload: "y".repeat(10_000) },
+    });
+    await waitFor("the watched one cached", () => informer.get("ns-b/big-2") !== undefined);
+    for (const cm of [informer.get("ns-b/big"), informer.get("ns-b/big-2"), ...handed]) {
+      assert.deepEqual(cm?.data, { payload: "(kept out)" });
+      assert.equal(cm?.metadata?.managedFields, undefined);
+    }
+    assert.equal(handed.length, 2, "one listed, one watched");
+  });
+
   test("a broken watch is resumed from its resource version with backoff and misses nothing", async () => {
     const proxy = await TcpProxy.start(cp.server);
     try {

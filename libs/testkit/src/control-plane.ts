@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CoreV1Api, KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { type Binaries, ensureBinaries } from "./binaries.ts";
+import { makeReusingApiClient } from "./kube-api.ts";
 import { createPki, type KeyPair, type Pki } from "./pki.ts";
 import { finishPod } from "./pods.ts";
 import { freePort } from "./ports.ts";
@@ -124,7 +125,7 @@ async function startEtcdAndApiserver(bins: Binaries, pki: Pki, group: ProcessGro
       "--disable-admission-plugins=ServiceAccount,TaintNodesByCondition",
       "--endpoint-reconciler-type=none",
       `--cert-dir=${join(group.stateDir, "apiserver-certs")}`,
-      "--profiling=false",
+      `--profiling=${process.env.OCTORUN_APISERVER_PROFILING === "1"}`,
     ],
     // The apiserver honours proxy variables when it calls webhooks: keep loopback direct.
     { ...process.env, NO_PROXY: "127.0.0.1,localhost", no_proxy: "127.0.0.1,localhost" },
@@ -174,7 +175,7 @@ async function startKwok(bins: Binaries, group: ProcessGroup, handle: ControlPla
     "--cidr=10.244.0.0/16",
     `--server-address=127.0.0.1:${healthPort}`,
   ]);
-  const core = handle.kubeConfig.makeApiClient(CoreV1Api);
+  const core = makeReusingApiClient(handle.kubeConfig, CoreV1Api);
   for (let i = 0; i < nodes; i++) {
     await core.createNode({
       body: {
@@ -210,6 +211,7 @@ function controlPlaneHandle(
 ): ControlPlane {
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(kubeconfigPath);
+  const core = makeReusingApiClient(kubeConfig, CoreV1Api);
   const handle: ControlPlane = {
     server: server ?? kubeConfig.getCurrentCluster()?.server ?? "",
     kubeconfigPath,
@@ -218,7 +220,7 @@ function controlPlaneHandle(
     webhookTls: pki.webhook,
     external: group === undefined,
     kubectl: (args, input) => kubectl(bins.kubectl, kubeconfigPath, args, input),
-    finishPod: (namespace, name, outcome) => finishPod(kubeConfig.makeApiClient(CoreV1Api), namespace, name, outcome),
+    finishPod: (namespace, name, outcome) => finishPod(core, namespace, name, outcome),
     pids: () => group?.pids() ?? [],
     stop: async () => {
       if (group) await group.stop();

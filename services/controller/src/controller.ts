@@ -24,6 +24,7 @@ import {
 } from "@octorun/kube";
 import type { Logger } from "@octorun/runtime";
 import type { Registry } from "prom-client";
+import { trimRunnerPod, trimRunnerSecret, withoutManagedFields } from "./cache-trim.ts";
 import { JobEventHandler, runnerIndexers } from "./job-events.ts";
 import { selectorMatches } from "./label-selector.ts";
 import { ControllerMetrics } from "./metrics.ts";
@@ -104,8 +105,16 @@ export class Controller {
       relistMs,
       logger,
       indexers: { ...runnerIndexers, [NAMESPACE_INDEX]: (r) => [r.metadata.namespace ?? ""] },
+      transform: withoutManagedFields,
     });
-    this.runnerSets = new Informer<RunnerSetObject>({ client, type: RunnerSets, namespace, relistMs, logger });
+    this.runnerSets = new Informer<RunnerSetObject>({
+      client,
+      type: RunnerSets,
+      namespace,
+      relistMs,
+      logger,
+      transform: withoutManagedFields,
+    });
     this.pods = new Informer<V1Pod>({
       client,
       type: Pods,
@@ -113,6 +122,7 @@ export class Controller {
       labelSelector: RUNNER_NAME_LABEL,
       relistMs,
       logger,
+      transform: trimRunnerPod,
     });
     this.secrets = new Informer<V1Secret>({
       client,
@@ -121,6 +131,7 @@ export class Controller {
       labelSelector: RUNNER_NAME_LABEL,
       relistMs,
       logger,
+      transform: trimRunnerSecret,
     });
     this.revisions = new Informer<V1ControllerRevision>({
       client,
@@ -132,6 +143,7 @@ export class Controller {
       indexers: {
         [OWNER_INDEX]: (r) => (r.metadata?.ownerReferences ?? []).filter((o) => o.controller).map((o) => o.uid),
       },
+      transform: withoutManagedFields,
     });
     this.runnerQueue = new WorkQueue({ name: "runner", registry });
     this.runnerSetQueue = new WorkQueue({ name: "runnerset", registry });

@@ -146,7 +146,14 @@ export class JobEventHandler {
       return;
     }
     count("applied");
-    this.#o.metrics.jobEventLatency.observe({ action: event.action }, (performance.now() - started) / 1000);
+    const handledMs = performance.now() - started;
+    this.#o.metrics.jobEventLatency.observe({ action: event.action }, handledMs / 1000);
+    this.#logger.debug("job event applied", {
+      ...log,
+      key: keyOf(runner),
+      handledMs: Math.round(handledMs),
+      storedAgoMs: Date.now() - message.storedAt,
+    });
     await message.ack();
   };
 

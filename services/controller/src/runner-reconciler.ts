@@ -117,9 +117,12 @@ export class RunnerReconciler implements Reconciler {
         }
       }
       if (replan) continue;
+      // A Pod just created comes back through the watch and the Runner is planned again with it:
+      // its status is written then, once, instead of a Pending status that is already out of date.
+      const podCreated = plan.actions.some((a) => a.type === "createPod");
       if (current.metadata.deletionTimestamp) {
         if (!(current.metadata.finalizers ?? []).includes(RUNNER_FINALIZER)) this.#facts.delete(uid);
-      } else if (canonicalJson(plan.status) !== canonicalJson(current.status ?? {})) {
+      } else if (!podCreated && canonicalJson(plan.status) !== canonicalJson(current.status ?? {})) {
         // Optimistic lock: a job event written meanwhile makes this fail (409) and the Runner is planned again.
         current = await patchStatus<RunnerObject>(
           this.#o.client,

@@ -2,7 +2,7 @@
 // ControllerRevisions from the caches, lets planRunnerSet decide, and carries the actions out.
 
 import type { V1ControllerRevision } from "@kubernetes/client-node";
-import { REVISION_HASH_LABEL } from "@octorun/api";
+import { REVISION_HASH_LABEL, RUNNER_FINALIZER } from "@octorun/api";
 import {
   ControllerRevisions,
   done,
@@ -214,6 +214,8 @@ export class RunnerSetReconciler implements Reconciler {
             labels: { ...(template.metadata?.labels ?? {}), [REVISION_HASH_LABEL]: action.revisionHash },
             ...(template.metadata?.annotations ? { annotations: template.metadata.annotations } : {}),
             ownerReferences: [runnerSetOwnerReference(set)],
+            // Born with the Runner controller's finalizer: saves it a write per runner.
+            finalizers: [RUNNER_FINALIZER],
           },
           spec: structuredClone(template.spec),
         });

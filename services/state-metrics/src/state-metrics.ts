@@ -19,7 +19,6 @@ import { RunnerResource, RunnerSetResource } from "./resources.ts";
 import { runnerFamilies } from "./runner-families.ts";
 import { runnerSetFamilies } from "./runnerset-families.ts";
 import { trimRunner, trimRunnerSet } from "./trim.ts";
-import { TrimmingKubeClient } from "./trimming-client.ts";
 
 export interface StateMetricsOptions {
   kube: KubeClient;
@@ -63,10 +62,7 @@ export class StateMetrics {
   constructor(options: StateMetricsOptions) {
     this.#options = options;
     const { namespace, logger } = options;
-    const kube = new TrimmingKubeClient(options.kube, [
-      [RunnerResource, trimRunner],
-      [RunnerSetResource, trimRunnerSet],
-    ]);
+    const kube = options.kube;
     const relistMs = options.relistMs ?? 10 * 60_000;
     this.runners = new Informer({
       client: kube,
@@ -74,6 +70,8 @@ export class StateMetrics {
       ...(namespace ? { namespace } : {}),
       relistMs,
       logger,
+      // Cut to the fields the families read as each object arrives (kube-state-metrics does the same).
+      transform: trimRunner,
       indexers: {
         githubName: (obj) => {
           const name = asRunner(obj).status?.runnerName;
@@ -91,16 +89,16 @@ export class StateMetrics {
       ...(namespace ? { namespace } : {}),
       relistMs,
       logger,
+      transform: trimRunnerSet,
     });
     this.runnerStore = new MetricsStore(runnerFamilies({ labelsAllowlist: options.metadataLabelsAllowlist }));
     this.runnerSetStore = new MetricsStore(runnerSetFamilies({ labelsAllowlist: options.metadataLabelsAllowlist }));
-    for (const [informer, store, trim] of [
-      [this.runners, this.runnerStore, trimRunner],
-      [this.runnerSets, this.runnerSetStore, trimRunnerSet],
+    for (const [informer, store] of [
+      [this.runners, this.runnerStore],
+      [this.runnerSets, this.runnerSetStore],
     ] as const) {
       const s = store as MetricsStore<Runner | RunnerSet>;
-      // Handlers see the cached object first: trimming it here shrinks the cache.
-      const cast = (obj: KubernetesObject) => trim(obj) as unknown as Runner | RunnerSet;
+      const cast = (obj: KubernetesObject) => obj as unknown as Runner | RunnerSet;
       informer.on("add", (obj) => s.upsert(cast(obj)));
       informer.on("update", (oldObj, newObj) => s.replace(cast(oldObj), cast(newObj)));
       informer.on("delete", (obj) => s.delete(cast(obj)));

@@ -69,8 +69,9 @@ export class JobDispatcher {
   private webhook: WebhookTarget | undefined;
   private emulation: RunnerExit | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
-  // Deliveries go out one at a time, in the order of the state changes.
-  private chain: Promise<void> = Promise.resolve();
+  // One job's deliveries go out one at a time, in the order of its state changes; different jobs'
+  // deliveries go out concurrently, as GitHub sends them (a receiver must not rely on their order).
+  private readonly chains = new Map<number, Promise<void>>();
   private scheduling = false;
   private readonly timeoutMs: number;
   private attempts = 0;
@@ -95,6 +96,11 @@ export class JobDispatcher {
   }
   setEmulation(emulation: RunnerExit): void {
     this.emulation = emulation;
+  }
+
+  /** Compiles the payload checks of every workflow_job action now rather than at each action's first delivery. */
+  prepare(): void {
+    for (const example of webhookExamples("workflow_job")) validateWebhookPayload("workflow_job", example.payload);
   }
 
   stop(): void {
@@ -281,7 +287,7 @@ export class JobDispatcher {
       );
     }
     const target = this.webhook;
-    const next = this.chain.then(async () => {
+    const next = this.inOrder(job.id, async () => {
       if (!target) return;
       const installation = payload.installation as { id: number } | undefined;
       const org = this.state.organization(job.repository.split("/")[0] ?? "");
@@ -310,7 +316,20 @@ export class JobDispatcher {
         url: target.url,
       });
     });
-    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Runs send after the job's earlier deliveries have settled. */
+  private inOrder<T>(jobId: number, send: () => Promise<T>): Promise<T> {
+    const next = (this.chains.get(jobId) ?? Promise.resolve()).then(send);
+    const settled = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.chains.set(jobId, settled);
+    void settled.then(() => {
+      if (this.chains.get(jobId) === settled) this.chains.delete(jobId);
+    });
     return next;
   }
 
@@ -326,12 +345,9 @@ export class JobDispatcher {
     const target = this.webhook;
     if (!target) throw new Error("no webhook is configured");
     const headers = { ...original.headers, "x-hub-signature-256": signWebhookBody(target.secret, original.body) };
-    const next = this.chain.then(() => this.attempt({ ...original, redelivery: true, headers, url: target.url }));
-    this.chain = next.then(
-      () => undefined,
-      () => undefined,
+    return this.inOrder(original.jobId, () =>
+      this.attempt({ ...original, redelivery: true, headers, url: target.url }),
     );
-    return next;
   }
 
   /** One POST to the receiver, recorded with GitHub's fields whatever the outcome. */

@@ -21,6 +21,7 @@ import {
   type ObjectCache,
   type V1Pod,
 } from "@kubernetes/client-node";
+import { makeReusingApiClient } from "../kube-api.ts";
 import { finishPod } from "../pods.ts";
 import type { JobDispatcher, RunnerExit } from "./jobs.ts";
 import type { SimRunner, SimState } from "./state.ts";
@@ -68,7 +69,7 @@ export class RunnerEmulation implements RunnerExit {
     } else {
       this.kubeConfig = options.kubeConfig;
     }
-    this.core = this.kubeConfig.makeApiClient(CoreV1Api);
+    this.core = makeReusingApiClient(this.kubeConfig, CoreV1Api);
   }
 
   async start(): Promise<void> {
