@@ -14,6 +14,7 @@ import { KubeClient, type ResourceType } from "@octorun/kube";
 import {
   defineBenchmark,
   freePort,
+  imageNodeFlags,
   ProcessGroup,
   quantile,
   startControlPlane,
@@ -87,14 +88,6 @@ function rssMb(pid: number): { rss: number; hwm: number } {
 }
 
 const median = (values: number[]) => quantile(values, 0.5);
-
-/** The Node flags the image runs the service with (its Dockerfile's CMD), so the figures are the deployment's. */
-function imageNodeFlags(): string[] {
-  const dockerfile = readFileSync(join(root, "services/state-metrics/Dockerfile"), "utf8");
-  const cmd = /^CMD (\[.*\])$/m.exec(dockerfile)?.[1];
-  if (!cmd) throw new Error("services/state-metrics/Dockerfile has no CMD [...] line");
-  return (JSON.parse(cmd) as string[]).filter((arg) => arg.startsWith("--"));
-}
 
 export default defineBenchmark({
   name: "state-metrics",
@@ -204,7 +197,7 @@ export default defineBenchmark({
 
       const metricsPort = await freePort();
       const healthPort = await freePort();
-      const flags = imageNodeFlags();
+      const flags = imageNodeFlags(root, "state-metrics");
       report.note(`service started as in its image: node ${flags.join(" ")} services/state-metrics/src/index.ts`);
       const child = processes.start(
         "state-metrics",

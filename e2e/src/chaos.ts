@@ -12,6 +12,8 @@ export interface ChaosOptions {
   jobDurationMs: number;
   /** Kills per component over the run. */
   killsPerComponent: number;
+  /** nats-server nodes: 1, or a cluster of 3 with the stream replicated three ways (one node killed at a time). */
+  natsNodes?: number;
   seed?: number;
   log?: (line: string) => void;
 }
@@ -49,6 +51,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const log = options.log ?? (() => {});
   const system = await new OctorunSystem({
     kwokNodes: 2,
+    natsNodes: options.natsNodes ?? 1,
     // Redelivery every second here (60 s by default), with attempts to outlast a long outage.
     env: { controller: { WEBHOOK_REDELIVERY_INTERVAL_SECONDS: "1", WEBHOOK_REDELIVERY_MAX_ATTEMPTS: "60" } },
   }).start();
@@ -70,13 +73,21 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       for (const kill of plan) {
         const wait = kill.atMs - (performance.now() - started);
         if (wait > 0) await sleep(wait);
-        log(`SIGKILL ${kill.component} at ${Math.round(kill.atMs)} ms`);
-        kills.push(kill);
         if (kill.component === "nats-server") {
-          for (const pid of system.nats.pids()) process.kill(pid, "SIGKILL");
+          // One node at a time: the others keep the replicated stream (or, alone, nothing does).
+          const index = Math.floor(rand() * system.nats.nodes.length);
+          const node = system.nats.nodes[index];
+          if (!node) throw new Error(`no nats-server node ${index}`);
+          log(
+            `SIGKILL nats-server${system.nats.nodes.length > 1 ? ` node ${index}` : ""} at ${Math.round(kill.atMs)} ms`,
+          );
+          kills.push(kill);
+          for (const pid of node.pids()) process.kill(pid, "SIGKILL");
           await sleep(500 + rand() * 1_500);
-          await system.nats.resume();
+          await node.resume();
         } else {
+          log(`SIGKILL ${kill.component} at ${Math.round(kill.atMs)} ms`);
+          kills.push(kill);
           system.kill(kill.component, "SIGKILL");
           await sleep(500 + rand() * 1_500);
           await system.restart(kill.component);

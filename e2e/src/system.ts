@@ -17,10 +17,13 @@ import {
   type ControlPlane,
   freePort,
   GitHubSimulator,
+  imageNodeFlags,
   makeReusingApiClient,
+  type NatsCluster,
   type NatsServer,
   ProcessGroup,
   startControlPlane,
+  startNatsCluster,
   startNatsServer,
   waitFor,
 } from "@octorun/testkit";
@@ -41,6 +44,8 @@ export interface SystemOptions {
   env?: Partial<Record<ServiceName, Record<string, string>>>;
   /** Print each service's log lines to stderr as they come. */
   echoLogs?: boolean;
+  /** nats-server nodes: 1, or a JetStream cluster (3) with the job stream replicated on every node. */
+  natsNodes?: number;
 }
 
 export interface ServiceProcess {
@@ -64,12 +69,13 @@ export class OctorunSystem {
   readonly organization: string;
   readonly options: SystemOptions;
   cp!: ControlPlane;
-  nats!: NatsServer;
+  nats!: NatsCluster;
   github!: GitHubSimulator;
   readonly services = new Map<string, ServiceProcess>();
   readonly #group: ProcessGroup;
   readonly #env = new Map<string, NodeJS.ProcessEnv>();
   #githubEnv: Record<string, string> = {};
+  #kubeconfigs: Record<"controller" | "state-metrics", string> = { controller: "", "state-metrics": "" };
   /** The CRDs' conversion webhook client config, known once the admission webhook runs. */
   #conversion: unknown;
 
@@ -86,21 +92,27 @@ export class OctorunSystem {
   }
 
   async start(): Promise<this> {
+    const users = [
+      { user: "admin", password: "nats-admin-password" },
+      { ...NATS_USERS["github-ingress"], ...jobPublisherPermissions() },
+      { ...NATS_USERS.controller, ...jobConsumerPermissions("octorun-controller") },
+      { ...NATS_USERS["state-metrics"], ...stateMetricsNatsPermissions("octorun-state-metrics") },
+    ];
+    const natsNodes = this.options.natsNodes ?? 1;
     const [cp, nats] = await Promise.all([
       startControlPlane({ controllerManager: true, kwokNodes: this.options.kwokNodes ?? 2 }),
-      startNatsServer({
-        users: [
-          { user: "admin", password: "nats-admin-password" },
-          { ...NATS_USERS["github-ingress"], ...jobPublisherPermissions() },
-          { ...NATS_USERS.controller, ...jobConsumerPermissions("octorun-controller") },
-          { ...NATS_USERS["state-metrics"], ...stateMetricsNatsPermissions("octorun-state-metrics") },
-        ],
-      }),
+      natsNodes > 1 ? startNatsCluster({ size: natsNodes, users }) : startNatsServer({ users }).then(singleNode),
     ]);
     this.cp = cp;
     this.nats = nats;
     const core = makeReusingApiClient(cp.kubeConfig, CoreV1Api);
     await core.createNamespace({ body: { metadata: { name: "octorun-system" } } });
+    // The controller and state-metrics talk to the apiserver as their own ServiceAccounts, with
+    // exactly the RBAC of deploy/, so a missing permission fails here as it would in a cluster.
+    this.#kubeconfigs = {
+      controller: await this.#serviceAccountKubeconfig("controller", "octorun-controller"),
+      "state-metrics": await this.#serviceAccountKubeconfig("state-metrics", "octorun-state-metrics"),
+    };
 
     await this.#startAdmissionWebhook();
     await this.#installCrds();
@@ -127,6 +139,7 @@ export class OctorunSystem {
         "github-ingress",
         {
           ...this.#natsEnv("github-ingress"),
+          ...this.#jobStreamEnv(),
           WEBHOOK_SECRET,
           HTTP_HOST: "127.0.0.1",
           HTTP_PORT: String(ingressPort),
@@ -145,7 +158,7 @@ export class OctorunSystem {
     return this.#startService(
       name,
       {
-        KUBECONFIG: this.cp.kubeconfigPath,
+        KUBECONFIG: this.#kubeconfigs.controller,
         ...this.#natsEnv("controller"),
         ...this.#githubEnv,
         POD_NAME: name,
@@ -202,7 +215,7 @@ spec:
 
   /** A NATS connection with full rights, for a test to look into the stream. */
   natsAdmin(): Promise<NatsConnection> {
-    return connect({ servers: this.nats.url, user: "admin", pass: "nats-admin-password" });
+    return connect({ servers: this.nats.url.split(","), user: "admin", pass: "nats-admin-password" });
   }
 
   /** Everything a service has logged so far. */
@@ -248,6 +261,33 @@ spec:
     };
   }
 
+  /** Applies a service's ServiceAccount and RBAC from deploy/ and writes a kubeconfig with a token for it. */
+  async #serviceAccountKubeconfig(service: "controller" | "state-metrics", account: string): Promise<string> {
+    const files = ["service-account.yaml", "rbac.yaml"].map((f) => join(root, "deploy", service, f));
+    const applied = await this.cp.kubectl(["apply", ...files.flatMap((f) => ["-f", f])]);
+    if (applied.code !== 0) throw new Error(`deploy/${service} RBAC: ${applied.stderr}`);
+    const token = await this.cp.kubectl(["create", "token", account, "-n", "octorun-system", "--duration=24h"]);
+    if (token.code !== 0) throw new Error(`a token for ${account}: ${token.stderr}`);
+    const path = join(this.stateDir, `${service}.kubeconfig`);
+    const kubeconfig = {
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [
+        { name: "octorun", cluster: { server: this.cp.server, "certificate-authority": this.cp.ca.certFile } },
+      ],
+      users: [{ name: account, user: { token: token.stdout.trim() } }],
+      contexts: [{ name: account, context: { cluster: "octorun", user: account } }],
+      "current-context": account,
+    };
+    writeFileSync(path, JSON.stringify(kubeconfig), { mode: 0o600 });
+    return path;
+  }
+
+  /** What the ingress declares the job stream with: one replica per nats-server node. */
+  #jobStreamEnv(): Record<string, string> {
+    return { JOB_STREAM_REPLICAS: String(this.nats.nodes.length) };
+  }
+
   async #startAdmissionWebhook(): Promise<void> {
     const port = await freePort();
     await this.#startService(
@@ -290,7 +330,7 @@ spec:
     await this.#startService(
       "state-metrics",
       {
-        KUBECONFIG: this.cp.kubeconfigPath,
+        KUBECONFIG: this.#kubeconfigs["state-metrics"],
         ...this.#natsEnv("state-metrics"),
         METRICS_HOST: "127.0.0.1",
         METRICS_PORT: String(metricsPort),
@@ -328,7 +368,7 @@ spec:
     const child = this.#group.start(
       name,
       process.execPath,
-      [join(root, "services", serviceDir, "src", "index.ts")],
+      [...imageNodeFlags(root, serviceDir), join(root, "services", serviceDir, "src", "index.ts")],
       env,
     );
     if (this.options.echoLogs) child.stdout?.on("data", (chunk: Buffer) => process.stderr.write(chunk));
@@ -350,4 +390,9 @@ spec:
     });
     return service;
   }
+}
+
+/** One nats-server seen as a cluster of one node. */
+function singleNode(server: NatsServer): NatsCluster {
+  return { url: server.url, nodes: [server], pids: () => server.pids(), stop: () => server.stop() };
 }

@@ -2,9 +2,17 @@ export { BenchCollector, type Benchmark, type BenchReport, defineBenchmark, type
 export { type Binaries, binaries, type Component, cacheDir, ensureBinaries, pinnedVersions } from "./binaries.ts";
 export { type ControlPlane, type ControlPlaneOptions, type KubectlResult, startControlPlane } from "./control-plane.ts";
 export * from "./github-simulator/index.ts";
+export { imageNodeFlags } from "./image-node-flags.ts";
 export { makeReusingApiClient } from "./kube-api.ts";
 export { type LoadRequest, type LoadResult, type LoadTarget, maxThroughput, offerLoad, quantile } from "./load.ts";
-export { type NatsServer, type NatsServerOptions, type NatsUser, startNatsServer } from "./nats-server.ts";
+export {
+  type NatsCluster,
+  type NatsServer,
+  type NatsServerOptions,
+  type NatsUser,
+  startNatsCluster,
+  startNatsServer,
+} from "./nats-server.ts";
 export { createPki, type KeyPair, type Pki } from "./pki.ts";
 export { freePort, listenHttps } from "./ports.ts";
 export { ProcessGroup } from "./processes.ts";

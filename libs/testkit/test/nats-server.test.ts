@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { AckPolicy, connect, type NatsConnection, nanos, StringCodec } from "nats";
-import { type NatsServer, startNatsServer } from "../src/index.ts";
+import { type NatsCluster, type NatsServer, startNatsCluster, startNatsServer } from "../src/index.ts";
 
 const codec = StringCodec();
 
@@ -114,5 +114,43 @@ describe("real nats-server with JetStream", () => {
     watch.unsubscribe();
     await ingress.close();
     await observer.close();
+  });
+});
+
+describe("a three-node nats-server JetStream cluster", () => {
+  let cluster: NatsCluster;
+  before(async () => {
+    cluster = await startNatsCluster({ size: 3, users: [{ user: "admin", password: "admin-pass" }] });
+  });
+  after(() => cluster?.stop());
+
+  test("a stream replicated three ways keeps accepting and keeps every message while one node at a time is down", async () => {
+    const nc = await connect({ servers: cluster.url.split(","), user: "admin", pass: "admin-pass" });
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.add({ name: "REPLICATED", subjects: ["replicated.>"], num_replicas: 3 });
+    const js = nc.jetstream();
+    let sent = 0;
+    for (const node of cluster.nodes) {
+      await node.pause();
+      for (let i = 0; i < 5; i++) {
+        // A publish can land while the stream elects a new leader: retried, as a publisher would.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await js.publish("replicated.x", codec.encode(`m${sent}`), { msgID: `m${sent}`, timeout: 2_000 });
+            break;
+          } catch (error) {
+            if (attempt >= 20) throw error;
+            await new Promise((resolve) => setTimeout(resolve, 250));
+          }
+        }
+        sent++;
+      }
+      await node.resume();
+    }
+    const info = await jsm.streams.info("REPLICATED");
+    assert.equal(info.state.messages, sent);
+    assert.equal(info.config.num_replicas, 3);
+    assert.equal((info.cluster?.replicas ?? []).length, 2, "a leader and two replicas");
+    await nc.close();
   });
 });

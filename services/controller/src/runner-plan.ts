@@ -44,6 +44,9 @@ export interface RunnerFacts {
   jobChecks: number;
   registrationFailures: number;
   lastRegistrationError?: RegistrationError | undefined;
+  /** The last online or job check failed (rate limit, GitHub error): when it may be tried again and why. */
+  checkFailures?: number;
+  lastCheckError?: RegistrationError | undefined;
   /** The GitHub registration was removed (deletion). */
   registrationRemoved: boolean;
 }
@@ -389,12 +392,23 @@ function planLife(observation: RunnerObservation): RunnerPlan {
         message: answer.found ? "Runner is offline." : "GitHub does not list the runner yet.",
       });
     }
+    const checkError = facts.lastCheckError;
+    if (checkError) {
+      condition(draft, {
+        type: RunnerConditionTypes.Online,
+        status: "False",
+        reason: checkError.reason === Reasons.RateLimited ? Reasons.RateLimited : Reasons.GitHubError,
+        message: `Could not ask GitHub whether the runner is online: ${checkError.message}`,
+      });
+    }
     // Polling budget: the first check a moment after the Pod became Ready, then doubling waits up to the cap.
     const readyAt = timeOf(pod.status?.conditions?.find((c) => c.type === "Ready")?.lastTransitionTime) || now;
-    const dueAt =
+    const dueAt = Math.max(
       answer === undefined
         ? readyAt + config.onlineCheckDelayMs
-        : answer.checkedAt + backoff(facts.onlineChecks, config.onlineCheckBaseMs, config.onlineCheckMaxMs);
+        : answer.checkedAt + backoff(facts.onlineChecks, config.onlineCheckBaseMs, config.onlineCheckMaxMs),
+      checkRetryAt(facts, config),
+    );
     if (now >= dueAt) draft.actions.push({ type: "checkRunner", purpose: "online", githubName });
     else draft.requeue.push(dueAt - now);
     return finish();
@@ -419,10 +433,12 @@ function planLife(observation: RunnerObservation): RunnerPlan {
         job?.assignedAt ?? findCondition(status.conditions, RunnerConditionTypes.Online)?.lastTransitionTime ?? "",
       ) || now;
     const firstAt = since + config.activeCheckAfterMs;
-    const dueAt =
+    const dueAt = Math.max(
       facts.github && facts.jobChecks > 0
         ? Math.max(firstAt, facts.github.checkedAt + config.activeCheckIntervalMs)
-        : firstAt;
+        : firstAt,
+      checkRetryAt(facts, config),
+    );
     const answer = facts.github;
     if (answer && facts.jobChecks > 0 && (!answer.found || !answer.busy)) {
       status.job = {
@@ -443,6 +459,16 @@ function planLife(observation: RunnerObservation): RunnerPlan {
     return finish();
   }
   return finish();
+}
+
+/** After a failed check: when GitHub allows the next one (rate limit), else a doubling backoff; 0 when none failed. */
+function checkRetryAt(facts: RunnerFacts, config: RunnerPlanConfig): number {
+  const error = facts.lastCheckError;
+  if (!error) return 0;
+  return Math.max(
+    error.retryAt ?? 0,
+    error.at + backoff(facts.checkFailures ?? 1, config.onlineCheckBaseMs, config.onlineCheckMaxMs),
+  );
 }
 
 /** base·2^(n-1) capped at max; 0 for n ≤ 0. */

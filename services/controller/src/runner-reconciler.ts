@@ -221,10 +221,26 @@ export class RunnerReconciler implements Reconciler {
       case "checkRunner": {
         const gh = await this.#clientFor(runner);
         const id = runner.spec.id;
-        const found =
-          id !== undefined
-            ? await this.#github("getRunner", () => gh.getRunner(id))
-            : await this.#github("findRunnerByName", () => gh.findRunnerByName(action.githubName));
+        let found: Awaited<ReturnType<GitHubRunnerClient["getRunner"]>>;
+        try {
+          found =
+            id !== undefined
+              ? await this.#github("getRunner", () => gh.getRunner(id))
+              : await this.#github("findRunnerByName", () => gh.findRunnerByName(action.githubName));
+        } catch (error) {
+          // Remembered and shown in the Online condition; the plan waits (until GitHub's reset when rate limited).
+          facts.checkFailures = (facts.checkFailures ?? 0) + 1;
+          facts.lastCheckError = judgeGitHubError(error, this.#now());
+          this.#logger.warn("could not ask GitHub about a runner", {
+            key,
+            purpose: action.purpose,
+            error: facts.lastCheckError.message,
+            attempt: facts.checkFailures,
+          });
+          return { replan: true };
+        }
+        facts.checkFailures = 0;
+        facts.lastCheckError = undefined;
         if (action.purpose === "online") facts.onlineChecks++;
         else facts.jobChecks++;
         facts.github = {

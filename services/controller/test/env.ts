@@ -13,6 +13,7 @@ import {
   type ControlPlane,
   freePort,
   GitHubSimulator,
+  imageNodeFlags,
   type NatsServer,
   startControlPlane,
   startNatsServer,
@@ -41,7 +42,12 @@ export interface World {
   stop(): Promise<void>;
 }
 
-export async function startWorld(options: { kwokNodes?: number; namespaces: string[] }): Promise<World> {
+export async function startWorld(options: {
+  kwokNodes?: number;
+  namespaces: string[];
+  /** GitHub's primary rate limit per hour for the token (5,000 for a personal access token). */
+  githubRateLimit?: number;
+}): Promise<World> {
   const cp = await startControlPlane({ kwokNodes: options.kwokNodes ?? 1, controllerManager: true });
   const stops: (() => Promise<unknown>)[] = [() => cp.stop()];
   try {
@@ -49,7 +55,10 @@ export async function startWorld(options: { kwokNodes?: number; namespaces: stri
     for (const ns of options.namespaces) await cp.kubectl(["create", "namespace", ns]);
     const nats = await startNatsServer();
     stops.unshift(() => nats.stop());
-    const sim = new GitHubSimulator({ runners: { kubeConfig: cp.kubeConfig } });
+    const sim = new GitHubSimulator({
+      runners: { kubeConfig: cp.kubeConfig },
+      ...(options.githubRateLimit ? { rateLimit: options.githubRateLimit } : {}),
+    });
     await sim.start();
     stops.unshift(() => sim.stop());
     sim.addOrganization("acme");
@@ -105,19 +114,23 @@ export async function installCrds(cp: ControlPlane): Promise<void> {
 export async function startIngress(natsUrl: string): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
   const healthPort = await freePort();
-  const child = spawn(NODE, [join(ROOT, "services", "github-ingress", "src", "index.ts")], {
-    env: {
-      ...process.env,
-      NATS_URL: natsUrl,
-      WEBHOOK_SECRET,
-      HTTP_HOST: "127.0.0.1",
-      HTTP_PORT: String(port),
-      HEALTH_HOST: "127.0.0.1",
-      HEALTH_PORT: String(healthPort),
-      LOG_LEVEL: "warn",
+  const child = spawn(
+    NODE,
+    [...imageNodeFlags(ROOT, "github-ingress"), join(ROOT, "services", "github-ingress", "src", "index.ts")],
+    {
+      env: {
+        ...process.env,
+        NATS_URL: natsUrl,
+        WEBHOOK_SECRET,
+        HTTP_HOST: "127.0.0.1",
+        HTTP_PORT: String(port),
+        HEALTH_HOST: "127.0.0.1",
+        HEALTH_PORT: String(healthPort),
+        LOG_LEVEL: "warn",
+      },
+      stdio: ["ignore", "ignore", "inherit"],
     },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
+  );
   await waitFor(
     "github-ingress ready",
     async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`).catch(() => undefined))?.ok,
@@ -246,21 +259,25 @@ export async function startControllerProcess(
   const logFile = process.env.CONTROLLER_LOG_DIR
     ? openSync(join(process.env.CONTROLLER_LOG_DIR, `controller-${healthPort}.log`), "a")
     : "ignore";
-  const child = spawn(NODE, [join(ROOT, "services", "controller", "src", "index.ts")], {
-    env: {
-      ...process.env,
-      KUBECONFIG: world.cp.kubeconfigPath,
-      NATS_URL: world.nats.url,
-      GITHUB_TOKEN: world.token,
-      GITHUB_API_URL: world.sim.apiUrl,
-      LEADER_ELECT: "false",
-      HEALTH_HOST: "127.0.0.1",
-      HEALTH_PORT: String(healthPort),
-      LOG_LEVEL: "warn",
-      ...env,
+  const child = spawn(
+    NODE,
+    [...imageNodeFlags(ROOT, "controller"), join(ROOT, "services", "controller", "src", "index.ts")],
+    {
+      env: {
+        ...process.env,
+        KUBECONFIG: world.cp.kubeconfigPath,
+        NATS_URL: world.nats.url,
+        GITHUB_TOKEN: world.token,
+        GITHUB_API_URL: world.sim.apiUrl,
+        LEADER_ELECT: "false",
+        HEALTH_HOST: "127.0.0.1",
+        HEALTH_PORT: String(healthPort),
+        LOG_LEVEL: "warn",
+        ...env,
+      },
+      stdio: ["ignore", logFile, "inherit"],
     },
-    stdio: ["ignore", logFile, "inherit"],
-  });
+  );
   await waitFor(
     "controller ready",
     async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`).catch(() => undefined))?.ok,

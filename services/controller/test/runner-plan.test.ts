@@ -70,6 +70,31 @@ describe("runner plan: life", () => {
     assert.equal(plan.requeueAfterMs, 800);
     assert.equal(condition(o, "Online")?.reason, "RunnerOffline");
   });
+  test("the online check rate limited → Online False (RateLimited) says why, no check until GitHub's reset", () => {
+    const error = { at: NOW - 100, reason: "RateLimited", message: "rate limit exhausted", permanent: false };
+    const ready = pod("Running", true);
+    (ready.status?.conditions?.[0] as { lastTransitionTime?: unknown }).lastTransitionTime = new Date(
+      NOW - 10_000,
+    ).toISOString();
+    const o = observe({
+      runner: registered,
+      secret,
+      pod: ready,
+      facts: facts({ checkFailures: 1, lastCheckError: { ...error, retryAt: NOW + 60_000 } }),
+    });
+    assert.deepEqual(types(o), []);
+    assert.equal(planRunner(o).requeueAfterMs, 60_000);
+    assert.equal(planRunner(o).status.phase, "Pending");
+    assert.equal(condition(o, "Online")?.reason, "RateLimited");
+    assert.match(condition(o, "Online")?.message ?? "", /rate limit exhausted/);
+    const later = observe({ ...o, now: NOW + 60_000 });
+    assert.deepEqual(types(later), ["checkRunner"], "asked again once GitHub allows it");
+    const serverError = observe({
+      ...o,
+      facts: facts({ checkFailures: 3, lastCheckError: { ...error, reason: "GitHubError" } }),
+    });
+    assert.equal(planRunner(serverError).requeueAfterMs, 3_900, "a doubling backoff without a reset time");
+  });
   test("GitHub says online → Idle, Online True (RunnerOnline), an Event", () => {
     const o = observe({
       runner: registered,
