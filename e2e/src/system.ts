@@ -269,11 +269,22 @@ spec:
     const token = await this.cp.kubectl(["create", "token", account, "-n", "octorun-system", "--duration=24h"]);
     if (token.code !== 0) throw new Error(`a token for ${account}: ${token.stderr}`);
     const path = join(this.stateDir, `${service}.kubeconfig`);
+    // The admin kubeconfig's cluster entry (server and CA), so an existing cluster works as well.
+    const cluster = this.cp.kubeConfig.getCurrentCluster();
+    if (!cluster) throw new Error("the admin kubeconfig has no current cluster");
     const kubeconfig = {
       apiVersion: "v1",
       kind: "Config",
       clusters: [
-        { name: "octorun", cluster: { server: this.cp.server, "certificate-authority": this.cp.ca.certFile } },
+        {
+          name: "octorun",
+          cluster: {
+            server: cluster.server,
+            ...(cluster.caData ? { "certificate-authority-data": cluster.caData } : {}),
+            ...(cluster.caFile ? { "certificate-authority": cluster.caFile } : {}),
+            ...(cluster.skipTLSVerify ? { "insecure-skip-tls-verify": true } : {}),
+          },
+        },
       ],
       users: [{ name: account, user: { token: token.stdout.trim() } }],
       contexts: [{ name: account, context: { cluster: "octorun", user: account } }],
