@@ -82,7 +82,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
             `SIGKILL nats-server${system.nats.nodes.length > 1 ? ` node ${index}` : ""} at ${Math.round(kill.atMs)} ms`,
           );
           kills.push(kill);
-          for (const pid of node.pids()) process.kill(pid, "SIGKILL");
+          for (const pid of node.pids()) killIfRunning(pid);
           await sleep(500 + rand() * 1_500);
           await node.resume();
         } else {
@@ -94,6 +94,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         }
       }
     })();
+    // Awaited after the jobs are queued; marked handled now so a failure there ends this run, not the process.
+    chaos.catch(() => {});
 
     const ids: number[] = [];
     for (let i = 0; i < options.jobs; i++) {
@@ -135,5 +137,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   } finally {
     recorder.stop();
     await system.stop();
+  }
+}
+
+/** SIGKILL, unless the process already exited (its exit may not have been reaped yet). */
+function killIfRunning(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
   }
 }

@@ -64,8 +64,12 @@ export class ProcessGroup {
     rmSync(this.stateDir, { recursive: true, force: true });
   }
 
+  /** Process ids of the programs still running (one killed from outside and started again appears once). */
   pids(): number[] {
-    return this.#children.map((entry) => entry.child.pid).filter((pid): pid is number => pid !== undefined);
+    return this.#children
+      .filter((entry) => entry.child.exitCode === null && entry.child.signalCode === null)
+      .map((entry) => entry.child.pid)
+      .filter((pid): pid is number => pid !== undefined);
   }
 
   killNow(): void {
