@@ -16,8 +16,6 @@ export default defineBenchmark({
         jobDurationMs: 4_000,
         killsPerComponent: short ? 1 : 5,
         natsNodes,
-        // OCTORUN_CHAOS_SEED=<seed> repeats a run's plan (both runs take it).
-        ...(process.env.OCTORUN_CHAOS_SEED ? { seed: Number(process.env.OCTORUN_CHAOS_SEED) } : {}),
         log: (line) => report.note(`${prefix}${line}`),
       });
       report.note(

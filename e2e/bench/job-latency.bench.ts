@@ -2,7 +2,7 @@
 // controller) at 100 jobs/s, each taken by an Idle runner; the time from the in_progress webhook
 // being posted to github-ingress (a pass-through proxy in front of it notes when) to the Runner
 // `Active` as a watch on the apiserver sees it. Also the GitHub requests the simulator saw per
-// completed job (registration and the once-per-organization runner group lookup included).
+// completed job (registration and online check included).
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -139,7 +139,7 @@ export default defineBenchmark({
         report.figure("assigned_to_active_p99_ms", quantile(latencies, 0.99), "ms", "<= 250");
         report.figure("github_calls_per_job", calls / n, "1", "<= 2");
         report.note(
-          `${n} jobs offered at ${offered.toFixed(0)}/s to ${n} Idle runners; latency from the in_progress webhook reaching github-ingress to the Active status seen by a watch; ${calls} GitHub requests in all, registration and the once-per-organization runner group lookup included (${[...byOperation].map(([op, c]) => `${op} ${c}`).join(", ")})`,
+          `${n} jobs offered at ${offered.toFixed(0)}/s to ${n} Idle runners; latency from the in_progress webhook reaching github-ingress to the Active status seen by a watch; ${calls} GitHub requests in all, registration included (${[...byOperation].map(([op, c]) => `${op} ${c}`).join(", ")})`,
         );
       } finally {
         proxy.close();

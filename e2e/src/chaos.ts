@@ -46,7 +46,9 @@ const REPOSITORY = "octo-org/chaos";
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
-  const seed = options.seed ?? Date.now() % 1_000_000;
+  // OCTORUN_CHAOS_SEED=<seed> repeats a run's plan (the tests and the benchmark print their seed).
+  const fromEnv = process.env.OCTORUN_CHAOS_SEED;
+  const seed = options.seed ?? (fromEnv ? Number(fromEnv) : Date.now() % 1_000_000);
   const rand = random(seed);
   const log = options.log ?? (() => {});
   const system = await new OctorunSystem({
