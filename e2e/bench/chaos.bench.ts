@@ -21,6 +21,7 @@ export default defineBenchmark({
       report.note(
         `${prefix}seed ${result.seed}; ${result.kills.length} kills; ${result.redeliveries} webhook redeliveries`,
       );
+      for (const line of result.lostJobDiagnoses) report.note(`${prefix}lost ${line}`);
       report.figure(`${prefix}jobs`, result.jobs, "jobs");
       report.figure(`${prefix}jobs_completed`, result.completedJobs, "jobs", `>= ${result.jobs}`);
       report.figure(`${prefix}job_events_lost`, result.lostJobs.length, "jobs", "<= 0");

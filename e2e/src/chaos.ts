@@ -24,6 +24,8 @@ export interface ChaosResult {
   completedJobs: number;
   /** Jobs no Runner recorded, or whose Runner did not complete. */
   lostJobs: number[];
+  /** For each lost job: what GitHub did with it and what its Runner went through (times in ms from the start). */
+  lostJobDiagnoses: string[];
   backwardRunners: { name: string; moves: string[] }[];
   kills: { component: string; atMs: number }[];
   durationMs: number;
@@ -59,6 +61,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   }).start();
   const recorder = await new RunnerRecorder(system.cp.kubeConfig).start();
   const started = performance.now();
+  const startedAt = Date.now();
   const kills: ChaosResult["kills"] = [];
   try {
     system.github.addRepository(REPOSITORY);
@@ -131,6 +134,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       jobs: ids.length,
       completedJobs: ids.filter((id) => system.github.job(id)?.status === "completed").length,
       lostJobs: lost,
+      lostJobDiagnoses: lost.map((id) => diagnose(id, system, recorder, startedAt)),
       backwardRunners: backward,
       kills,
       durationMs: performance.now() - started,
@@ -140,6 +144,25 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     recorder.stop();
     await system.stop();
   }
+}
+
+/** One line on a lost job: its webhooks as GitHub delivered them and the history of the Runner GitHub gave it to. */
+function diagnose(jobId: number, system: OctorunSystem, recorder: RunnerRecorder, startedAt: number): string {
+  const at = (epochMs: number | string | undefined) =>
+    epochMs === undefined ? "?" : `${Math.round(new Date(epochMs).getTime() - startedAt)}`;
+  const job = system.github.job(jobId);
+  const deliveries = system.github
+    .deliveries()
+    .filter((d) => d.jobId === jobId)
+    .map((d) => `${d.action}${d.redelivery ? " (redelivery)" : ""} ${d.status || d.statusText} @${at(d.deliveredAt)}`);
+  const runnerName = job?.runner?.name;
+  const history = runnerName ? recorder.byRunnerName(runnerName) : undefined;
+  const phases = history ? history.phases.map((p, i) => `${p}@${at(history.phaseTimes[i])}`).join(" → ") : "none";
+  return [
+    `job ${jobId}: ${job?.status ?? "unknown"} on GitHub runner ${runnerName ?? "-"} (started @${at(job?.startedAt)}, completed @${at(job?.completedAt)})`,
+    `webhooks: ${deliveries.join(", ") || "none"}`,
+    `Runner ${history?.name ?? "-"}: ${phases}; job recorded ${history?.jobId === undefined ? "never" : `${history.jobId} @${at(history.jobRecordedAtMs)}`}${history?.deleted ? `; deleted @${at(history.deletedAtMs)}` : ""}`,
+  ].join("; ");
 }
 
 /** SIGKILL, unless the process already exited (its exit may not have been reaped yet). */

@@ -17,6 +17,8 @@ export interface FuzzResult {
   /** Answers outside what the mutation calls for (5xx, 2xx, no answer), with an example each. */
   wrong: { status: number; mutation: string }[];
   rssBeforeMb: number;
+  /** RSS after each tenth of the requests: the first is the warmed-up size, a leak shows as a climb after it. */
+  rssSamplesMb: number[];
   rssAfterMb: number;
   alive: boolean;
 }
@@ -216,14 +218,26 @@ async function fuzzService(
   send: (i: number) => Promise<Verdict>,
 ): Promise<FuzzResult> {
   const rssBeforeMb = rssMb(pid());
+  const rssSamplesMb: number[] = [];
+  const sampleEvery = Math.max(1, Math.floor(count / 10));
+  let answered = 0;
   const statusCounts: Record<string, number> = {};
   const wrong: FuzzResult["wrong"] = [];
   await inParallel(count, 16, async (i) => {
     const verdict = await send(i);
     statusCounts[verdict.key] = (statusCounts[verdict.key] ?? 0) + 1;
     if (!verdict.right && wrong.length < 20) wrong.push({ status: verdict.status, mutation: verdict.mutation });
+    if (++answered % sampleEvery === 0) rssSamplesMb.push(Math.round(rssMb(pid())));
   });
-  return { sent: count, statusCounts, wrong, rssBeforeMb, rssAfterMb: rssMb(pid()), alive: isAlive(pid()!) };
+  return {
+    sent: count,
+    statusCounts,
+    wrong,
+    rssBeforeMb,
+    rssSamplesMb,
+    rssAfterMb: rssMb(pid()),
+    alive: isAlive(pid()!),
+  };
 }
 
 export function fuzzIngress(system: OctorunSystem, count: number, seed: number): Promise<FuzzResult> {

@@ -6,8 +6,14 @@ import { API_GROUP, RUNNER_RESOURCE, type Runner, STORAGE_VERSION } from "@octor
 export interface RunnerHistory {
   name: string;
   phases: string[];
+  /** When each phase was first seen (epoch ms), beside `phases`. */
+  phaseTimes: number[];
+  /** The GitHub runner name the controller chose, once in status. */
+  runnerName?: string;
   jobId?: number;
+  jobRecordedAtMs?: number;
   deleted: boolean;
+  deletedAtMs?: number;
 }
 
 const ORDER = ["Pending", "Idle", "Active", "Complete"];
@@ -64,16 +70,33 @@ export class RunnerRecorder {
     return result;
   }
 
+  /** The history of the Runner registered at GitHub under this name. */
+  byRunnerName(runnerName: string): RunnerHistory | undefined {
+    for (const history of this.histories.values()) if (history.runnerName === runnerName) return history;
+    return undefined;
+  }
+
   #record(type: string, runner: Runner): void {
     const name = runner.metadata?.name ?? "";
+    const atMs = Date.now();
     let history = this.histories.get(name);
     if (!history) {
-      history = { name, phases: [], deleted: false };
+      history = { name, phases: [], phaseTimes: [], deleted: false };
       this.histories.set(name, history);
     }
     const phase = runner.status?.phase;
-    if (phase && history.phases.at(-1) !== phase) history.phases.push(phase);
-    if (runner.status?.job?.id) history.jobId = runner.status.job.id;
-    if (type === "DELETED") history.deleted = true;
+    if (phase && history.phases.at(-1) !== phase) {
+      history.phases.push(phase);
+      history.phaseTimes.push(atMs);
+    }
+    if (runner.status?.runnerName) history.runnerName = runner.status.runnerName;
+    if (runner.status?.job?.id && history.jobId !== runner.status.job.id) {
+      history.jobId = runner.status.job.id;
+      history.jobRecordedAtMs = atMs;
+    }
+    if (type === "DELETED") {
+      history.deleted = true;
+      history.deletedAtMs = atMs;
+    }
   }
 }

@@ -227,6 +227,16 @@ spec:
     }
   }
 
+  /**
+   * Log lines of a service where the apiserver refused a request for a reason other than a lost race
+   * (404 Not Found, 409 Conflict): a missing permission, a webhook's denial, an invalid object.
+   */
+  refusedRequests(name: string): string[] {
+    return this.logs(name)
+      .split("\n")
+      .filter((line) => /"level":"(warn|error)"/.test(line) && /: 4(?!04|09)\d\d /.test(line));
+  }
+
   /** Creates the objects of a manifest (YAML text, several documents; namespace `default` when none). */
   async apply(yamlText: string): Promise<KubernetesObject[]> {
     const client = KubernetesObjectApi.makeApiClient(this.cp.kubeConfig);
@@ -242,7 +252,8 @@ spec:
   }
 
   async stop(): Promise<void> {
-    // OCTORUN_E2E_LOGS=<dir> keeps every service's log after the run, for debugging.
+    // OCTORUN_E2E_LOGS=<dir> keeps every service's log after the run, for debugging (a chaos run's
+    // restarted services write into the same log).
     const keep = process.env.OCTORUN_E2E_LOGS;
     if (keep) {
       mkdirSync(keep, { recursive: true });
@@ -308,8 +319,8 @@ spec:
         TLS_KEY_FILE: this.cp.webhookTls.keyFile,
         WEBHOOK_HOST: "127.0.0.1",
         WEBHOOK_PORT: String(port),
-        // Every client here authenticates as the admin; in a cluster, the controller's service account.
-        CONTROLLER_USERNAMES: "admin",
+        // CONTROLLER_USERNAMES is left at its default, the controller's ServiceAccount, as deployed: the
+        // controller runs as that account here, and the tests (as admin) may not set spec.id or spec.os.
       },
       { webhook: port },
     );
@@ -362,6 +373,8 @@ spec:
       NO_PROXY: "127.0.0.1,localhost",
       HEALTH_HOST: "127.0.0.1",
       HEALTH_PORT: String(healthPort),
+      // OCTORUN_E2E_LOG_LEVEL=debug, with OCTORUN_E2E_LOGS, keeps what every service decided.
+      ...(process.env.OCTORUN_E2E_LOG_LEVEL ? { LOG_LEVEL: process.env.OCTORUN_E2E_LOG_LEVEL } : {}),
       ...env,
       ...this.options.env?.[name as ServiceName],
     };

@@ -14,7 +14,7 @@ async function chaosLosesNothing(label: string, options: Omit<ChaosOptions, "log
   assert.deepEqual(
     result.lostJobs,
     [],
-    `seed ${result.seed}: jobs whose Runner never recorded them or never completed`,
+    `seed ${result.seed}: jobs whose Runner never recorded them or never completed:\n${result.lostJobDiagnoses.join("\n")}`,
   );
   assert.deepEqual(result.backwardRunners, [], `seed ${result.seed}`);
 }

@@ -134,6 +134,9 @@ describe("octorun end to end: the four services as separate processes", () => {
     assert.ok((sample(metrics, "octorun_jobs_total", { action: "completed" }) ?? 0) >= 20);
     assert.ok((sample(metrics, "octorun_jobs_total", { action: "assigned" }) ?? 0) >= 20);
     system.github.assertNoViolations();
+    // Nothing above went through a failure path: no write refused (as by the webhook or RBAC).
+    for (const service of ["controller", "controller-1", "state-metrics"])
+      assert.deepEqual(system.refusedRequests(service).slice(0, 3), [], `${service} had requests refused`);
   });
 
   test("two controllers: the standby takes over when the leader dies, and jobs keep flowing", async () => {

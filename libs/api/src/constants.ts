@@ -51,6 +51,12 @@ export const RUNNER_NAME_LABEL = `runner.${API_GROUP}/name`;
 export const SAFE_TO_EVICT_ANNOTATION = "cluster-autoscaler.kubernetes.io/safe-to-evict";
 /** On the registration-token Secret: when the token expires (RFC 3339). */
 export const TOKEN_EXPIRES_AT_ANNOTATION = `runner.${API_GROUP}/token-expires-at`;
+/**
+ * On the JIT configuration Secret: the GitHub runner id and OS the configuration registered, so
+ * that a registration cut short between the Secret and the Runner's spec.id is finished from it.
+ */
+export const RUNNER_ID_ANNOTATION = `runner.${API_GROUP}/id`;
+export const RUNNER_OS_ANNOTATION = `runner.${API_GROUP}/os`;
 /** Fields a v1alpha1 object cannot hold, kept as JSON so that a down-and-up conversion loses nothing. */
 export const CONVERSION_DATA_ANNOTATION = `conversion.${API_GROUP}/v1alpha2-data`;
 

@@ -1,11 +1,5 @@
-import {
-  createConfiguration,
-  HttpMethod,
-  type KubeConfig,
-  type KubernetesObject,
-  type RequestContext,
-  ServerConfiguration,
-} from "@kubernetes/client-node";
+import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
+import { createConfiguration, HttpMethod, type RequestContext, ServerConfiguration } from "./client-node.ts";
 import { KubeApiError } from "./errors.ts";
 import { apiVersionOf, type ResourceType, resourcePath } from "./resource.ts";
 

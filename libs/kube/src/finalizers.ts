@@ -7,8 +7,10 @@ export function hasFinalizer(obj: KubernetesObject, finalizer: string): boolean 
 }
 
 /**
- * Adds the finalizer if the object lacks it; returns the object as stored. The JSON patch tests the
- * resourceVersion, so a concurrent writer makes it fail with 409 instead of losing someone's list.
+ * Adds the finalizer if the object lacks it; returns the object as stored. The JSON patch carries
+ * the resourceVersion it was made from, so a concurrent writer makes it fail with 409 Conflict
+ * instead of losing someone's list. (A `test` operation would fail too, but as 422 Invalid: a
+ * lost race would read as a bad request.)
  */
 export async function addFinalizer<T extends KubernetesObject>(
   client: KubeClient,
@@ -19,7 +21,7 @@ export async function addFinalizer<T extends KubernetesObject>(
   if (hasFinalizer(obj, finalizer)) return obj;
   const { namespace, name } = identity(type, obj);
   const ops: JsonPatchOperation[] = [
-    { op: "test", path: "/metadata/resourceVersion", value: obj.metadata?.resourceVersion },
+    sameVersion(obj),
     obj.metadata?.finalizers
       ? { op: "add", path: "/metadata/finalizers/-", value: finalizer }
       : { op: "add", path: "/metadata/finalizers", value: [finalizer] },
@@ -38,9 +40,14 @@ export async function removeFinalizer<T extends KubernetesObject>(
   if (index < 0) return obj;
   const { namespace, name } = identity(type, obj);
   return client.jsonPatch<T>(type, namespace, name, [
-    { op: "test", path: "/metadata/resourceVersion", value: obj.metadata?.resourceVersion },
+    sameVersion(obj),
     { op: "remove", path: `/metadata/finalizers/${index}` },
   ]);
+}
+
+/** The apiserver takes a patched object's resourceVersion as a precondition: 409 when it moved on. */
+function sameVersion(obj: KubernetesObject): JsonPatchOperation {
+  return { op: "replace", path: "/metadata/resourceVersion", value: obj.metadata?.resourceVersion };
 }
 
 function identity(type: ResourceType, obj: KubernetesObject) {

@@ -1,6 +1,7 @@
-import { type KubernetesObject, Watch } from "@kubernetes/client-node";
+import type { KubernetesObject } from "@kubernetes/client-node";
 import { exponentialBackoff, jitter, sleep } from "./backoff.ts";
 import type { KubeClient } from "./client.ts";
+import { Watch } from "./client-node.ts";
 import { KubeApiError } from "./errors.ts";
 import { errorMessage, type KubeLogger, silentLogger } from "./log.ts";
 import { apiVersionOf, objectKey, type ResourceType, resourcePath } from "./resource.ts";

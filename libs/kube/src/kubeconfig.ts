@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { KubeConfig } from "@kubernetes/client-node";
+import { KubeConfig } from "./client-node.ts";
 import { KubeConfigError } from "./errors.ts";
 
 export interface LoadKubeConfigOptions {

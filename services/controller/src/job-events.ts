@@ -18,14 +18,23 @@ import {
 } from "@octorun/kube";
 import { applyJobEvent } from "./job-event-apply.ts";
 import type { ControllerMetrics } from "./metrics.ts";
+import { githubRunnerName } from "./runner-naming.ts";
 import type { RunnerObject } from "./types.ts";
 
 export const RUNNER_NAME_INDEX = "githubName";
 export const RUNNER_ID_INDEX = "githubId";
 
-/** Informer indexes the handler needs on the Runner cache. */
+/**
+ * Informer indexes the handler needs on the Runner cache. The GitHub name is the one the reconciler
+ * registers under, computed as it does: a job may come before any status carrying it was written
+ * (the Pod can start and take a job before the reconcile that records the name).
+ */
 export const runnerIndexers = {
-  [RUNNER_NAME_INDEX]: (r: RunnerObject) => (r.status?.runnerName ? [r.status.runnerName] : []),
+  [RUNNER_NAME_INDEX]: (r: RunnerObject) => {
+    const { namespace = "", name = "", uid } = r.metadata;
+    if (r.status?.runnerName) return [r.status.runnerName];
+    return uid ? [githubRunnerName({ namespace, name, uid })] : [];
+  },
   [RUNNER_ID_INDEX]: (r: RunnerObject) => (r.spec?.id !== undefined ? [String(r.spec.id)] : []),
 };
 

@@ -7,7 +7,9 @@ import {
   JIT_CONFIG_SECRET_KEY,
   REGISTRATION_TOKEN_SECRET_KEY,
   RUNNER_FINALIZER,
+  RUNNER_ID_ANNOTATION,
   RUNNER_NAME_LABEL,
+  RUNNER_OS_ANNOTATION,
   SAFE_TO_EVICT_ANNOTATION,
   TOKEN_EXPIRES_AT_ANNOTATION,
 } from "@octorun/api";
@@ -320,13 +322,23 @@ export class RunnerReconciler implements Reconciler {
     }
   }
 
+  /** The Secret exists: a registration cut short before spec.id was written is finished from it. */
+  async #finishRegistration(runner: RunnerObject, secret: V1Secret) {
+    const registered = registrationToFinish(runner, secret);
+    if (!registered) return {};
+    const { namespace = "", name = "" } = runner.metadata;
+    const updated = await this.#o.client.mergePatch<RunnerObject>(Runners, namespace, name, { spec: registered });
+    return { runner: updated };
+  }
+
   async #register(runner: RunnerObject, facts: RunnerFacts, githubName: string) {
     const { client, config } = this.#o;
     const namespace = runner.metadata.namespace ?? "";
     const name = runner.metadata.name ?? "";
     const secretName = runnerSecretName(name);
     // The cache may lag a Secret this controller just wrote: ask the apiserver before asking GitHub.
-    if (await client.find(Secrets, namespace, secretName)) return {};
+    const existing = await client.find<V1Secret>(Secrets, namespace, secretName);
+    if (existing) return this.#finishRegistration(runner, existing);
     const labels = githubRunnerLabels(runner.metadata.labels);
     const secretMeta = {
       name: secretName,
@@ -346,8 +358,12 @@ export class RunnerReconciler implements Reconciler {
             workFolder: runner.spec.workdir,
           }),
         );
+        const annotations = {
+          [RUNNER_ID_ANNOTATION]: String(jit.runner.id),
+          ...(jit.runner.os ? { [RUNNER_OS_ANNOTATION]: jit.runner.os } : {}),
+        };
         await client.create(Secrets, {
-          metadata: secretMeta,
+          metadata: { ...secretMeta, annotations },
           type: "Opaque",
           data: { [JIT_CONFIG_SECRET_KEY]: Buffer.from(jit.encodedJitConfig).toString("base64") },
         } as V1Secret);
@@ -382,6 +398,15 @@ export class RunnerReconciler implements Reconciler {
     this.#event(runner, "Normal", "Registered", `Registered with GitHub as ${githubName}.`, "Register");
     return updated ? { runner: updated } : {};
   }
+}
+
+/** The JIT Secret's runner id and OS, when the Runner's spec does not hold them yet. */
+export function registrationToFinish(runner: RunnerObject, secret: V1Secret): { id: number; os?: string } | undefined {
+  const annotations = secret.metadata?.annotations ?? {};
+  const id = Number(annotations[RUNNER_ID_ANNOTATION]);
+  if (runner.spec.id !== undefined || !Number.isSafeInteger(id) || id <= 0) return undefined;
+  const os = annotations[RUNNER_OS_ANNOTATION];
+  return os ? { id, os } : { id };
 }
 
 function ownedBy<T extends { metadata?: { ownerReferences?: { uid: string }[] } }>(

@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import type { V1Secret } from "@kubernetes/client-node";
+import { RUNNER_ID_ANNOTATION, RUNNER_OS_ANNOTATION } from "@octorun/api";
+import { RUNNER_NAME_INDEX, runnerIndexers } from "../src/job-events.ts";
 import { githubRunnerName, MAX_GITHUB_RUNNER_NAME_LENGTH } from "../src/runner-naming.ts";
 import { buildRunnerPod, safeToEvict } from "../src/runner-pod.ts";
+import { registrationToFinish } from "../src/runner-reconciler.ts";
+import type { RunnerObject } from "../src/types.ts";
 import { runner } from "./fixtures.ts";
 
 describe("GitHub runner names", () => {
@@ -30,6 +35,35 @@ describe("GitHub runner names", () => {
   });
   test("the recorded name wins", () => {
     assert.equal(githubRunnerName({ namespace: "n", name: "x", uid: "u", recorded: "chosen" }), "chosen");
+  });
+});
+
+describe("finding a runner for a job event", () => {
+  test("by the GitHub name it registers under, before any status recorded that name", () => {
+    const fresh = runner({ name: "build" });
+    assert.deepEqual(runnerIndexers[RUNNER_NAME_INDEX](fresh), [
+      githubRunnerName({ namespace: "ns", name: "build", uid: "uid-build" }),
+    ]);
+  });
+  test("by the recorded name once there is one", () => {
+    const recorded = runner({ name: "build", status: { runnerName: "chosen-earlier" } });
+    assert.deepEqual(runnerIndexers[RUNNER_NAME_INDEX](recorded), ["chosen-earlier"]);
+  });
+});
+
+describe("a registration cut short after its Secret", () => {
+  const secret = (annotations: Record<string, string>): V1Secret => ({ metadata: { name: "r1-runner", annotations } });
+  test("is finished from the Secret's runner id and OS", () => {
+    const cut = secret({ [RUNNER_ID_ANNOTATION]: "42", [RUNNER_OS_ANNOTATION]: "linux" });
+    assert.deepEqual(registrationToFinish(runner(), cut), { id: 42, os: "linux" });
+    assert.deepEqual(registrationToFinish(runner(), secret({ [RUNNER_ID_ANNOTATION]: "42" })), { id: 42 });
+  });
+  test("is left alone when spec.id is set, or the Secret names no usable id", () => {
+    const cut = secret({ [RUNNER_ID_ANNOTATION]: "42" });
+    assert.equal(registrationToFinish(runner({ spec: { id: 42 } as RunnerObject["spec"] }), cut), undefined);
+    for (const bad of ["", "x", "-1", "1.5"])
+      assert.equal(registrationToFinish(runner(), secret({ [RUNNER_ID_ANNOTATION]: bad })), undefined, bad);
+    assert.equal(registrationToFinish(runner(), secret({})), undefined);
   });
 });
 

@@ -13,56 +13,59 @@ import { IngressMetrics } from "./metrics.ts";
 import { IngressServer } from "./server.ts";
 import { type IngressConfig, ingressSettings } from "./settings.ts";
 
-await runService<IngressConfig>({
-  name: "github-ingress",
-  settings: ingressSettings,
-  async start({ config, logger, registry, health, shutdown, name }) {
-    let streamReady = false;
-    const bus = new BusConnection({
-      ...busConnectionOptions(config, name),
-      logger,
-      // After every (re)connect: declare the stream (or, when another party owns it, require it).
-      onConnect: async (connection) => {
-        const jsm = await connection.jetstreamManager();
-        if (config.JOB_STREAM_MANAGE) {
-          const outcome = await ensureJobStream(jsm, jobStreamLimits(config));
-          logger.info("job stream declared", { stream: JOB_STREAM, outcome });
-          streamReady = true;
-        } else {
-          streamReady = await jobStreamExists(jsm);
-          if (!streamReady)
-            logger.error("the job stream does not exist and JOB_STREAM_MANAGE is false", { stream: JOB_STREAM });
-        }
-      },
-    });
-    shutdown.add("nats", () => bus.close());
-    bus.start();
+// Started only as the entry point, so that a test can import it to see what it loads.
+if (import.meta.main) {
+  await runService<IngressConfig>({
+    name: "github-ingress",
+    settings: ingressSettings,
+    async start({ config, logger, registry, health, shutdown, name }) {
+      let streamReady = false;
+      const bus = new BusConnection({
+        ...busConnectionOptions(config, name),
+        logger,
+        // After every (re)connect: declare the stream (or, when another party owns it, require it).
+        onConnect: async (connection) => {
+          const jsm = await connection.jetstreamManager();
+          if (config.JOB_STREAM_MANAGE) {
+            const outcome = await ensureJobStream(jsm, jobStreamLimits(config));
+            logger.info("job stream declared", { stream: JOB_STREAM, outcome });
+            streamReady = true;
+          } else {
+            streamReady = await jobStreamExists(jsm);
+            if (!streamReady)
+              logger.error("the job stream does not exist and JOB_STREAM_MANAGE is false", { stream: JOB_STREAM });
+          }
+        },
+      });
+      shutdown.add("nats", () => bus.close());
+      bus.start();
 
-    const server = new IngressServer({
-      path: config.WEBHOOK_PATH,
-      secrets: [config.WEBHOOK_SECRET, ...(config.WEBHOOK_PREVIOUS_SECRETS ?? [])],
-      maxBodyBytes: config.MAX_BODY_BYTES,
-      publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
-      retryAfterSeconds: config.RETRY_AFTER_SECONDS,
-      bus,
-      logger,
-      metrics: new IngressMetrics(registry),
-    });
-    const port = await server.start(config.HTTP_HOST, config.HTTP_PORT);
-    // Runs before the NATS connection closes: in-flight deliveries are stored and answered first.
-    shutdown.add("webhook server", () => server.stop(Math.max(1_000, config.SHUTDOWN_DEADLINE_MS - 3_000)));
-    logger.info("receiving webhooks", { port, path: config.WEBHOOK_PATH });
+      const server = new IngressServer({
+        path: config.WEBHOOK_PATH,
+        secrets: [config.WEBHOOK_SECRET, ...(config.WEBHOOK_PREVIOUS_SECRETS ?? [])],
+        maxBodyBytes: config.MAX_BODY_BYTES,
+        publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
+        retryAfterSeconds: config.RETRY_AFTER_SECONDS,
+        bus,
+        logger,
+        metrics: new IngressMetrics(registry),
+      });
+      const port = await server.start(config.HTTP_HOST, config.HTTP_PORT);
+      // Runs before the NATS connection closes: in-flight deliveries are stored and answered first.
+      shutdown.add("webhook server", () => server.stop(Math.max(1_000, config.SHUTDOWN_DEADLINE_MS - 3_000)));
+      logger.info("receiving webhooks", { port, path: config.WEBHOOK_PATH });
 
-    health.addReadinessCheck("nats", () => bus.connected() || "not connected to NATS");
-    health.addReadinessCheck("job stream", async () => {
-      if (!streamReady || !bus.connected()) return `the stream ${JOB_STREAM} is not declared yet`;
-      const jsm = await bus.jetstreamManager();
-      if (await jobStreamExists(jsm)) return true;
-      if (!config.JOB_STREAM_MANAGE) return `the stream ${JOB_STREAM} does not exist`;
-      // Deleted while running (by hand, or a NATS store lost): declare it again rather than stay unready.
-      logger.warn("the job stream disappeared; declaring it again", { stream: JOB_STREAM });
-      await ensureJobStream(jsm, jobStreamLimits(config));
-      return true;
-    });
-  },
-});
+      health.addReadinessCheck("nats", () => bus.connected() || "not connected to NATS");
+      health.addReadinessCheck("job stream", async () => {
+        if (!streamReady || !bus.connected()) return `the stream ${JOB_STREAM} is not declared yet`;
+        const jsm = await bus.jetstreamManager();
+        if (await jobStreamExists(jsm)) return true;
+        if (!config.JOB_STREAM_MANAGE) return `the stream ${JOB_STREAM} does not exist`;
+        // Deleted while running (by hand, or a NATS store lost): declare it again rather than stay unready.
+        logger.warn("the job stream disappeared; declaring it again", { stream: JOB_STREAM });
+        await ensureJobStream(jsm, jobStreamLimits(config));
+        return true;
+      });
+    },
+  });
+}
