@@ -574,6 +574,7 @@ describe("the service images' contents", () => {
       if (existsSync(join(root, file))) cpSync(join(root, file), join(target, file));
     mkdirSync(join(target, "e2e"));
     cpSync(join(root, "e2e", "package.json"), join(target, "e2e", "package.json"));
+    cpSync(join(root, "patches"), join(target, "patches"), { recursive: true });
     for (const folder of ["libs", "services"])
       cpSync(join(root, folder), join(target, folder), {
         recursive: true,
