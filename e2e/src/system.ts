@@ -3,7 +3,7 @@
 // services as separate processes. Used by the sandbox, the end-to-end tests and the benchmarks.
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ApiextensionsV1Api, CoreV1Api, type KubernetesObject, KubernetesObjectApi } from "@kubernetes/client-node";
 import {
@@ -254,10 +254,12 @@ spec:
   async stop(): Promise<void> {
     // OCTORUN_E2E_LOGS=<dir> keeps every service's log after the run, for debugging (a chaos run's
     // restarted services write into the same log).
+    // One folder per system, so that a run of several (the chaos benchmark's two) keeps them all.
     const keep = process.env.OCTORUN_E2E_LOGS;
     if (keep) {
-      mkdirSync(keep, { recursive: true });
-      for (const name of this.services.keys()) writeFileSync(join(keep, `${name}.log`), this.logs(name));
+      const dir = join(keep, basename(this.stateDir));
+      mkdirSync(dir, { recursive: true });
+      for (const name of this.services.keys()) writeFileSync(join(dir, `${name}.log`), this.logs(name));
     }
     await this.github?.stop().catch(() => {});
     await this.#group.stop(3_000);

@@ -1,5 +1,5 @@
 import { Counter, Histogram, type Registry } from "prom-client";
-import { TerminalError } from "./errors.ts";
+import { isConflict, TerminalError } from "./errors.ts";
 import { errorMessage, type KubeLogger, silentLogger } from "./log.ts";
 import { sharedMetric } from "./metrics.ts";
 import type { WorkQueue } from "./work-queue.ts";
@@ -17,7 +17,7 @@ export interface Reconciler {
   reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult>;
 }
 
-export type ReconcileOutcome = "success" | "requeue" | "error" | "terminal";
+export type ReconcileOutcome = "success" | "requeue" | "conflict" | "error" | "terminal";
 
 export interface ReconcileLoopOptions {
   /** The controller's name: metric label and log field. */
@@ -45,7 +45,7 @@ function loopMetrics(registry: Registry): LoopMetrics {
       () =>
         new Counter({
           name: "reconcile_total",
-          help: "Reconciles by controller and result (success, requeue, error, terminal).",
+          help: "Reconciles by controller and result (success, requeue, conflict, error, terminal).",
           labelNames: ["controller", "result"],
           registers: [],
         }),
@@ -144,6 +144,16 @@ export class ReconcileLoop {
         queue.forget(key);
         outcome = "terminal";
         this.#logger.error("reconcile failed for good", { controller: this.name, key, error: errorMessage(error) });
+      } else if (isConflict(error)) {
+        // A write lost a race with another writer: the cache was behind. The watch brings the new
+        // version; retried with the key's backoff like an error, but it is not one.
+        queue.addRateLimited(key);
+        outcome = "conflict";
+        this.#logger.debug("reconcile met a newer version, will retry", {
+          controller: this.name,
+          key,
+          error: errorMessage(error),
+        });
       } else {
         queue.addRateLimited(key);
         outcome = "error";

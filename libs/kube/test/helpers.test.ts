@@ -43,18 +43,23 @@ describe("write helpers against a real apiserver", () => {
   const widget = (name: string, spec: Record<string, unknown> = {}) =>
     client.create<Widget>(Widgets, { metadata: { name, namespace: ns }, spec } as Widget);
 
-  test("merge patch and JSON patch; a JSON patch testing a stale resourceVersion fails with 409", async () => {
+  test("merge patch and JSON patch; a stale JSON patch fails: 409 when it carries the resourceVersion, 422 when it tests it", async () => {
     const w = await widget("patched", { a: 1, b: { c: 2 } });
     const merged = await client.mergePatch<Widget>(Widgets, ns, "patched", { spec: { b: { c: null, d: 3 } } });
     assert.deepEqual(merged.spec, { a: 1, b: { d: 3 } });
     const json = await client.jsonPatch<Widget>(Widgets, ns, "patched", [{ op: "replace", path: "/spec/a", value: 5 }]);
     assert.equal(json.spec?.a, 5);
-    const stale = client.jsonPatch(Widgets, ns, "patched", [
-      { op: "test", path: "/metadata/resourceVersion", value: w.metadata?.resourceVersion },
+    const carried = client.jsonPatch(Widgets, ns, "patched", [
+      { op: "replace", path: "/metadata/resourceVersion", value: w.metadata?.resourceVersion },
       { op: "replace", path: "/spec/a", value: 6 },
     ]);
-    await assert.rejects(stale, (e) => e instanceof KubeApiError && (e.statusCode === 409 || e.statusCode === 422));
-    assert.equal((await client.get<Widget>(Widgets, ns, "patched")).spec?.a, 5, "the stale write changed nothing");
+    await assert.rejects(carried, (e) => isConflict(e), "a lost race: 409 Conflict");
+    const tested = client.jsonPatch(Widgets, ns, "patched", [
+      { op: "test", path: "/metadata/resourceVersion", value: w.metadata?.resourceVersion },
+      { op: "replace", path: "/spec/a", value: 7 },
+    ]);
+    await assert.rejects(tested, (e) => e instanceof KubeApiError && e.statusCode === 422, "a failed test op: 422");
+    assert.equal((await client.get<Widget>(Widgets, ns, "patched")).spec?.a, 5, "the stale writes changed nothing");
     await assert.rejects(client.get(Widgets, ns, "missing"), (e) => isNotFound(e));
     assert.equal(await client.find(Widgets, ns, "missing"), undefined);
   });

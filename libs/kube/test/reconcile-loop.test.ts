@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Registry } from "prom-client";
-import { TerminalError } from "../src/errors.ts";
+import { KubeApiError, TerminalError } from "../src/errors.ts";
 import { ReconcileLoop, type ReconcileResult, type Reconciler } from "../src/reconcile-loop.ts";
 import { WorkQueue } from "../src/work-queue.ts";
 import { FakeClock } from "./fake-clock.ts";
@@ -75,6 +75,15 @@ describe("ReconcileLoop outcome → queue and metrics", () => {
       name: "an invalid result is an error",
       script: () => ({ type: "requeueAfter", ms: Number.NaN }),
       outcome: "error",
+      requeuedAfterMs: 100,
+      retries: 1,
+    },
+    {
+      name: "a 409 Conflict (a lost race, not a failure) → counted apart, retried with the key's backoff",
+      script: () => {
+        throw new KubeApiError("PATCH", "/apis/x/v1/widgets/w", 409, { reason: "Conflict", message: "modified" });
+      },
+      outcome: "conflict",
       requeuedAfterMs: 100,
       retries: 1,
     },

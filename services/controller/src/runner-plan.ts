@@ -49,6 +49,8 @@ export interface RunnerFacts {
   lastCheckError?: RegistrationError | undefined;
   /** The GitHub registration was removed (deletion). */
   registrationRemoved: boolean;
+  /** The runner id this process wrote to spec.id (a cache that lags the write does not cause another). */
+  writtenId?: number | undefined;
 }
 
 export const emptyFacts = (): RunnerFacts => ({

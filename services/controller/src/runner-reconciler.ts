@@ -323,11 +323,12 @@ export class RunnerReconciler implements Reconciler {
   }
 
   /** The Secret exists: a registration cut short before spec.id was written is finished from it. */
-  async #finishRegistration(runner: RunnerObject, secret: V1Secret) {
+  async #finishRegistration(runner: RunnerObject, facts: RunnerFacts, secret: V1Secret) {
     const registered = registrationToFinish(runner, secret);
-    if (!registered) return {};
+    if (!registered || facts.writtenId === registered.id) return {};
     const { namespace = "", name = "" } = runner.metadata;
     const updated = await this.#o.client.mergePatch<RunnerObject>(Runners, namespace, name, { spec: registered });
+    facts.writtenId = registered.id;
     return { runner: updated };
   }
 
@@ -338,7 +339,7 @@ export class RunnerReconciler implements Reconciler {
     const secretName = runnerSecretName(name);
     // The cache may lag a Secret this controller just wrote: ask the apiserver before asking GitHub.
     const existing = await client.find<V1Secret>(Secrets, namespace, secretName);
-    if (existing) return this.#finishRegistration(runner, existing);
+    if (existing) return this.#finishRegistration(runner, facts, existing);
     const labels = githubRunnerLabels(runner.metadata.labels);
     const secretMeta = {
       name: secretName,
@@ -370,6 +371,7 @@ export class RunnerReconciler implements Reconciler {
         updated = await client.mergePatch<RunnerObject>(Runners, namespace, name, {
           spec: { id: jit.runner.id, ...(jit.runner.os ? { os: jit.runner.os } : {}) },
         });
+        facts.writtenId = jit.runner.id;
       } else {
         const token = await this.#github("createRegistrationToken", () => gh.createRegistrationToken());
         await client.create(Secrets, {

@@ -48,6 +48,7 @@ describe("a Runner's life (JIT)", { timeout: 150_000 }, () => {
     assert.equal(online?.reason, "RunnerOnline");
     const secret = await client().get<V1Secret>(Secrets, NS, "alpha-registration-token");
     assert.ok(secret.data?.jitconfig, "the JIT configuration is in the Secret");
+    assert.equal(secret.metadata?.annotations?.["runner.octorun.github.io/id"], String(idle.spec.id));
     assert.equal(secret.metadata?.ownerReferences?.[0]?.uid, idle.metadata.uid);
     const pod = await client().get<V1Pod>(Pods, NS, "alpha");
     assert.equal(pod.metadata?.annotations?.[SAFE_TO_EVICT], "true");
@@ -185,6 +186,53 @@ describe("a Runner's life (JIT)", { timeout: 150_000 }, () => {
         "RegistrationFailed",
       );
       assert.equal(world.sim.requests({ operationId: "actions/generate-runner-jitconfig-for-org" }).length, 1);
+    } finally {
+      world.sim.clearFaults();
+    }
+  });
+
+  test("a JIT answer lost after GitHub created the runner: the retry meets 409, replaces the registration, and the Runner comes up", async () => {
+    world.sim.clearRequests();
+    const jit = "actions/generate-runner-jitconfig-for-org";
+    world.sim.injectFault({ operation: jit, status: 502, afterHandler: true, body: { message: "Bad Gateway" } });
+    try {
+      await client().create(Runners, runnerManifest(NS, "lost-answer", world.orgUrl));
+      const idle = await waitPhase("lost-answer", "Idle");
+      const statuses = world.sim.requests({ operationId: jit }).map((r) => r.status);
+      assert.deepEqual(statuses, [502, 409, 201], "the lost answer, the conflict, the registration again");
+      const deletes = world.sim.requests({ operationId: "actions/delete-self-hosted-runner-from-org" });
+      assert.equal(deletes.length, 1, "the orphaned registration is removed");
+      assert.equal(world.sim.runner(idle.spec.id ?? 0)?.name, idle.status?.runnerName);
+    } finally {
+      world.sim.clearFaults();
+    }
+  });
+
+  test("a secondary rate limit (429 with retry-after): RateLimited in the condition, one retry after the wait, then Idle", async () => {
+    world.sim.clearRequests();
+    const jit = "actions/generate-runner-jitconfig-for-org";
+    world.sim.injectFault({
+      operation: jit,
+      kind: "secondary-rate-limit",
+      rateLimitStatus: 429,
+      retryAfterSeconds: 2,
+      windowSeconds: 2,
+    });
+    try {
+      await client().create(Runners, runnerManifest(NS, "limited", world.orgUrl));
+      const registered = await waitFor("Registered=False (RateLimited)", async () => {
+        const r = await get("limited");
+        const c = r?.status?.conditions?.find((x) => x.type === "runner.octorun.github.io/Registered");
+        return c?.status === "False" ? c : undefined;
+      });
+      assert.equal(registered.reason, "RateLimited");
+      await waitPhase("limited", "Idle");
+      const attempts = world.sim.requests({ operationId: jit });
+      assert.equal(attempts.length, 2, "no request while GitHub asked to wait");
+      assert.ok(
+        (attempts[1]?.at ?? 0) - (attempts[0]?.at ?? 0) >= 2_000,
+        `waited ${(attempts[1]?.at ?? 0) - (attempts[0]?.at ?? 0)} ms of the 2 s retry-after`,
+      );
     } finally {
       world.sim.clearFaults();
     }
