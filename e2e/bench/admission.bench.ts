@@ -11,6 +11,7 @@ import {
   type ControlPlane,
   defineBenchmark,
   freePort,
+  imageNodeFlags,
   type LoadResult,
   type LoadTarget,
   offerLoad,
@@ -24,6 +25,7 @@ import {
   validatingWebhookConfiguration,
 } from "../../services/admission-webhook/src/registration.ts";
 
+const root = fileURLToPath(new URL("../..", import.meta.url));
 const WEBHOOK_ENTRY = fileURLToPath(new URL("../../services/admission-webhook/src/index.ts", import.meta.url));
 const MUTATE_PATH = "/mutate-octorun-github-io-v1alpha2-runner";
 const RATE = 500;
@@ -194,7 +196,7 @@ export default defineBenchmark({
       const webhookPort = await freePort();
       const floorPort = await freePort();
       processes.push(
-        spawnProcess([WEBHOOK_ENTRY], {
+        spawnProcess([...imageNodeFlags(root, "admission-webhook"), WEBHOOK_ENTRY], {
           TLS_CERT_FILE: cp.webhookTls.certFile,
           TLS_KEY_FILE: cp.webhookTls.keyFile,
           WEBHOOK_HOST: "127.0.0.1",

@@ -6,11 +6,13 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { JOB_STREAM, jobPublisherPermissions } from "@octorun/bus";
 import {
   defineBenchmark,
   freePort,
+  imageNodeFlags,
   type LoadResult,
   type LoadTarget,
   maxThroughput,
@@ -21,6 +23,8 @@ import {
   webhookExamples,
 } from "@octorun/testkit";
 import { connect } from "nats";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 
 const secret = "bench-webhook-secret";
 const path = "/api/github/webhooks";
@@ -149,7 +153,7 @@ export default defineBenchmark({
       const ingressEntry = fileURLToPath(new URL("../../services/github-ingress/src/index.ts", import.meta.url));
       const ingress = await startProcess(
         "github-ingress",
-        [ingressEntry],
+        [...imageNodeFlags(root, "github-ingress"), ingressEntry],
         {
           ...natsEnv,
           HTTP_HOST: "127.0.0.1",
