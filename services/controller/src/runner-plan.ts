@@ -2,8 +2,15 @@
 // what GitHub said lately) to the actions to take and the status the Runner should have.
 // The executor (runner-reconciler.ts) carries the actions out in order and writes the status.
 
-import type { V1Pod } from "@kubernetes/client-node";
-import { Reasons, RUNNER_FINALIZER, RunnerConditionTypes, SAFE_TO_EVICT_ANNOTATION } from "@octorun/api";
+import type { V1Pod, V1Secret } from "@kubernetes/client-node";
+import {
+  Reasons,
+  RUNNER_FINALIZER,
+  RUNNER_ID_ANNOTATION,
+  RUNNER_OS_ANNOTATION,
+  RunnerConditionTypes,
+  SAFE_TO_EVICT_ANNOTATION,
+} from "@octorun/api";
 import { type Condition, type ConditionUpdate, findCondition, setCondition } from "@octorun/kube";
 import { githubRunnerName } from "./runner-naming.ts";
 import { buildRunnerPod, podFailureMessage, podReady, type RegistrationMode, safeToEvict } from "./runner-pod.ts";
@@ -477,4 +484,13 @@ function checkRetryAt(facts: RunnerFacts, config: RunnerPlanConfig): number {
 export function backoff(failures: number, baseMs: number, maxMs: number): number {
   if (failures <= 0) return 0;
   return Math.min(maxMs, baseMs * 2 ** Math.min(failures - 1, 30));
+}
+
+/** The JIT Secret's runner id and OS, when the Runner's spec does not hold them yet. */
+export function registrationToFinish(runner: RunnerObject, secret: V1Secret): { id: number; os?: string } | undefined {
+  const annotations = secret.metadata?.annotations ?? {};
+  const id = Number(annotations[RUNNER_ID_ANNOTATION]);
+  if (runner.spec.id !== undefined || !Number.isSafeInteger(id) || id <= 0) return undefined;
+  const os = annotations[RUNNER_OS_ANNOTATION];
+  return os ? { id, os } : { id };
 }

@@ -43,6 +43,7 @@ import {
   type RunnerAction,
   type RunnerFacts,
   type RunnerPlanConfig,
+  registrationToFinish,
   type SecretFacts,
 } from "./runner-plan.ts";
 import { runnerOwnerReference, runnerSecretName } from "./runner-pod.ts";
@@ -400,15 +401,6 @@ export class RunnerReconciler implements Reconciler {
     this.#event(runner, "Normal", "Registered", `Registered with GitHub as ${githubName}.`, "Register");
     return updated ? { runner: updated } : {};
   }
-}
-
-/** The JIT Secret's runner id and OS, when the Runner's spec does not hold them yet. */
-export function registrationToFinish(runner: RunnerObject, secret: V1Secret): { id: number; os?: string } | undefined {
-  const annotations = secret.metadata?.annotations ?? {};
-  const id = Number(annotations[RUNNER_ID_ANNOTATION]);
-  if (runner.spec.id !== undefined || !Number.isSafeInteger(id) || id <= 0) return undefined;
-  const os = annotations[RUNNER_OS_ANNOTATION];
-  return os ? { id, os } : { id };
 }
 
 function ownedBy<T extends { metadata?: { ownerReferences?: { uid: string }[] } }>(

@@ -4,8 +4,8 @@ import type { V1Secret } from "@kubernetes/client-node";
 import { RUNNER_ID_ANNOTATION, RUNNER_OS_ANNOTATION } from "@octorun/api";
 import { RUNNER_NAME_INDEX, runnerIndexers } from "../src/job-events.ts";
 import { githubRunnerName, MAX_GITHUB_RUNNER_NAME_LENGTH } from "../src/runner-naming.ts";
+import { registrationToFinish } from "../src/runner-plan.ts";
 import { buildRunnerPod, safeToEvict } from "../src/runner-pod.ts";
-import { registrationToFinish } from "../src/runner-reconciler.ts";
 import type { RunnerObject } from "../src/types.ts";
 import { runner } from "./fixtures.ts";
 
