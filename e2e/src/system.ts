@@ -228,8 +228,9 @@ spec:
   }
 
   /**
-   * Log lines of a service where the apiserver refused a request for a reason other than a lost race
-   * (404 Not Found, 409 Conflict): a missing permission, a webhook's denial, an invalid object.
+   * Log lines of a service where a request (to the apiserver, or GitHub) was refused for a reason
+   * other than a lost race (404 Not Found, 409 Conflict): a missing permission, a webhook's denial,
+   * an invalid object.
    */
   refusedRequests(name: string): string[] {
     return this.logs(name)
