@@ -33,25 +33,28 @@ test("no service loads @kubernetes/client-node's generated API index (about 40 M
     registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); loaded.add(r.url); return r; } });
     process.on("exit", () => writeFileSync(process.env.LOADED_MODULES_FILE, JSON.stringify([...loaded])));`;
   const dir = mkdtempSync(join(tmpdir(), "octorun-modules-"));
-  for (const service of ["controller", "state-metrics", "admission-webhook", "github-ingress"]) {
-    const entry = join(root, "services", service, "src", "index.ts");
-    const file = join(dir, `${service}.json`);
-    const result = spawnSync(
-      process.execPath,
-      [
-        "--import",
-        `data:text/javascript,${encodeURIComponent(hook)}`,
-        "--input-type=module",
-        "-e",
-        `await import(${JSON.stringify(entry)})`,
-      ],
-      { cwd: root, encoding: "utf8", env: { ...process.env, LOADED_MODULES_FILE: file } },
-    );
-    assert.equal(result.status, 0, result.stderr);
-    const loaded = JSON.parse(readFileSync(file, "utf8")) as string[];
-    assert.ok(loaded.length > 20, `${service}: the hook saw only ${loaded.length} modules`);
-    const generated = loaded.filter((url) => /@kubernetes\/client-node\/dist\/(index|gen\/index)\.js$/.test(url));
-    assert.deepEqual(generated, [], `${service} loads client-node's index`);
+  try {
+    for (const service of ["controller", "state-metrics", "admission-webhook", "github-ingress"]) {
+      const entry = join(root, "services", service, "src", "index.ts");
+      const file = join(dir, `${service}.json`);
+      const result = spawnSync(
+        process.execPath,
+        [
+          "--import",
+          `data:text/javascript,${encodeURIComponent(hook)}`,
+          "--input-type=module",
+          "-e",
+          `await import(${JSON.stringify(entry)})`,
+        ],
+        { cwd: root, encoding: "utf8", env: { ...process.env, LOADED_MODULES_FILE: file } },
+      );
+      assert.equal(result.status, 0, result.stderr);
+      const loaded = JSON.parse(readFileSync(file, "utf8")) as string[];
+      assert.ok(loaded.length > 20, `${service}: the hook saw only ${loaded.length} modules`);
+      const generated = loaded.filter((url) => /@kubernetes\/client-node\/dist\/(index|gen\/index)\.js$/.test(url));
+      assert.deepEqual(generated, [], `${service} loads client-node's index`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  rmSync(dir, { recursive: true, force: true });
 });

@@ -144,25 +144,14 @@ export class ReconcileLoop {
         queue.forget(key);
         outcome = "terminal";
         this.#logger.error("reconcile failed for good", { controller: this.name, key, error: errorMessage(error) });
-      } else if (isConflict(error)) {
-        // A write lost a race with another writer: the cache was behind. The watch brings the new
-        // version; retried with the key's backoff like an error, but it is not one.
-        queue.addRateLimited(key);
-        outcome = "conflict";
-        this.#logger.debug("reconcile met a newer version, will retry", {
-          controller: this.name,
-          key,
-          error: errorMessage(error),
-        });
       } else {
+        // Retried with the key's backoff. A 409 is a write that lost a race with another writer (the
+        // cache was behind; the watch brings the new version): retried the same way, but no failure.
         queue.addRateLimited(key);
-        outcome = "error";
-        this.#logger.warn("reconcile failed, will retry", {
-          controller: this.name,
-          key,
-          error: errorMessage(error),
-          retries: queue.numRequeues(key),
-        });
+        outcome = isConflict(error) ? "conflict" : "error";
+        const details = { controller: this.name, key, error: errorMessage(error), retries: queue.numRequeues(key) };
+        if (outcome === "conflict") this.#logger.debug("reconcile met a newer version, will retry", details);
+        else this.#logger.warn("reconcile failed, will retry", details);
       }
     }
     const seconds = (performance.now() - started) / 1000;
