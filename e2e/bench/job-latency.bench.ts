@@ -21,6 +21,7 @@ import {
   type World,
 } from "../../services/controller/test/env.ts";
 import { apiserverRequests, requestsPer } from "./apiserver-requests.ts";
+import { readHistogram } from "./histogram-reading.ts";
 
 const NS = "lat";
 const RATE = 100;
@@ -117,6 +118,16 @@ export default defineBenchmark({
         loopDelay.disable();
         report.note(
           `this process's event loop delay while measuring: p50 ${(loopDelay.percentile(50) / 1e6).toFixed(1)} ms, p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} ms`,
+        );
+        const controllerMetrics = await (await fetch(`http://127.0.0.1:${controller.healthPort}/metrics`)).text();
+        const describe = (name: string) => {
+          const h = readHistogram(controllerMetrics, name, 'action="assigned"');
+          return h
+            ? `mean ${h.meanMs.toFixed(0)} ms, p50 ≤ ${h.quantileBoundMs(0.5)} ms, p99 ≤ ${h.quantileBoundMs(0.99)} ms`
+            : "not reported";
+        };
+        report.note(
+          `in the controller, assigned events: stored → handling started ${describe("octorun_controller_job_event_wait_seconds")}; status written in ${describe("octorun_controller_job_event_apply_seconds")}`,
         );
         const requestsAfter = await apiserverRequests(world.cp);
         report.note(`apiserver requests per job: ${requestsPer(requestsBefore, requestsAfter, n)}`);

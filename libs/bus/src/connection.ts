@@ -64,6 +64,11 @@ export class BusConnection {
     return this.#connected && !this.#closing;
   }
 
+  /** True once close() was called: nothing on this connection comes back. */
+  closed(): boolean {
+    return this.#closing;
+  }
+
   /** The live connection; BusUnavailableError while disconnected. */
   connection(): NatsConnection {
     if (!this.#nc || !this.connected()) throw new BusUnavailableError("not connected to NATS");

@@ -11,6 +11,7 @@ import {
 } from "nats";
 import { Counter, type Registry } from "prom-client";
 import type { BusConnection } from "./connection.ts";
+import { type DeliverySample, deliveryStalled, reconsumeDelayMs } from "./delivery-check.ts";
 import { BusConfigurationError } from "./errors.ts";
 import { decodeJobEvent, InvalidJobEventError, type JobEvent } from "./job-event.ts";
 import { JOB_STREAM } from "./subjects.ts";
@@ -57,25 +58,48 @@ export interface JobConsumerOptions {
   maxAckPending?: number;
   /** Handlers running at once. */
   concurrency?: number;
+  /** How often the consumer checks that events waiting for it do arrive (0: never). */
+  deliveryCheckMs?: number;
   logger?: Logger;
   registry?: Registry;
 }
 
-const defaults = { maxDeliver: 10, backoffMs: [30_000, 60_000, 300_000], maxAckPending: 256, concurrency: 1 };
+const defaults = {
+  maxDeliver: 10,
+  backoffMs: [30_000, 60_000, 300_000],
+  maxAckPending: 256,
+  concurrency: 1,
+  deliveryCheckMs: 5_000,
+};
+
+type RestartReason = "ended" | "failed" | "stalled";
 
 /**
  * A durable pull consumer of the job stream with explicit acknowledgement. Each message is checked
  * against the job event schema; an invalid one is terminated and counted, never handed out. A
  * handler that throws gets its message nak'ed with the backoff delay for its delivery; one that
  * returns without settling has it acknowledged.
+ *
+ * It keeps consuming until stopped: when the consumption ends (the durable deleted or lost by the
+ * servers, an error) it declares the consumer again and goes on, with backoff; when events wait
+ * for it and none arrives between two delivery checks, it pulls again. Either is logged and counted.
  */
 export class JobEventConsumer {
   readonly #options: JobConsumerOptions & typeof defaults;
-  readonly #metrics: { invalid: Counter<"consumer">; settled: Counter<"consumer" | "outcome"> };
+  readonly #metrics: {
+    invalid: Counter<"consumer">;
+    settled: Counter<"consumer" | "outcome">;
+    restarts: Counter<"consumer" | "reason">;
+  };
   #messages: ConsumerMessages | undefined;
+  #restartReason: RestartReason | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
   #stopping: Promise<void> | undefined;
+  readonly #wake = new AbortController();
+  #deliveryCheck: NodeJS.Timeout | undefined;
+  #lastSample: DeliverySample | undefined;
+  #checking = false;
   readonly #inFlight = new Set<Promise<void>>();
 
   constructor(options: JobConsumerOptions) {
@@ -97,6 +121,14 @@ export class JobEventConsumer {
           name: "octorun_bus_messages_total",
           help: "Job events settled by a consumer, by outcome (ack, nak, term)",
           labelNames: ["consumer", "outcome"],
+          registers,
+        });
+      }),
+      restarts: reuse(options.registry, "octorun_bus_consumer_restarts_total", () => {
+        return new Counter({
+          name: "octorun_bus_consumer_restarts_total",
+          help: "Times a consumer consumed again: its consumption ended or failed, or events waited and none arrived (stalled)",
+          labelNames: ["consumer", "reason"],
           registers,
         });
       }),
@@ -134,23 +166,91 @@ export class JobEventConsumer {
 
   /** Declares the consumer and starts handing out messages; resolves once consuming. */
   async start(): Promise<void> {
-    const { bus } = this.#options;
-    await bus.ready();
-    await this.declare(await bus.jetstreamManager());
-    const consumer = await bus.jetstream().consumers.get(JOB_STREAM, this.#options.durable);
-    this.#messages = await consumer.consume({ max_messages: Math.min(this.#options.maxAckPending, 100) });
-    this.#running = this.#loop(this.#messages);
+    await this.#options.bus.ready();
+    this.#messages = await this.#consume();
+    this.#running = this.#consumeUntilStopped(this.#messages);
+    const every = this.#options.deliveryCheckMs;
+    if (every > 0) this.#deliveryCheck = setInterval(() => void this.#checkDelivery(), every).unref();
   }
 
   /** Stops fetching and waits for the handlers that are running. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#stopped = true;
+      clearInterval(this.#deliveryCheck);
+      this.#wake.abort();
       await this.#messages?.close();
       await this.#running;
       await Promise.all(this.#inFlight);
     })();
     return this.#stopping;
+  }
+
+  /** Declares the consumer and opens a consumption of it; the servers' notices are logged. */
+  async #consume(): Promise<ConsumerMessages> {
+    const { bus, durable, maxAckPending } = this.#options;
+    await this.declare(await bus.jetstreamManager());
+    const consumer = await bus.jetstream().consumers.get(JOB_STREAM, durable);
+    // Without abort_on_missing_resource nats.js waits forever for a deleted durable to come back.
+    const messages = await consumer.consume({
+      max_messages: Math.min(maxAckPending, 100),
+      abort_on_missing_resource: true,
+    });
+    void this.#logNotices(messages);
+    return messages;
+  }
+
+  async #consumeUntilStopped(first: ConsumerMessages): Promise<void> {
+    const { durable, logger } = this.#options;
+    let messages: ConsumerMessages | undefined = first;
+    for (let attempt = 0; ; attempt++) {
+      if (messages) {
+        let reason: RestartReason = "ended";
+        let error: string | undefined;
+        await this.#loop(messages).catch((e: Error) => {
+          reason = "failed";
+          error = e.message;
+        });
+        if (this.#ended()) return;
+        reason = this.#restartReason ?? reason;
+        this.#restartReason = undefined;
+        this.#metrics.restarts.inc({ consumer: durable, reason });
+        logger?.warn("job event consumption stopped; declaring the consumer again and consuming on", {
+          consumer: durable,
+          reason,
+          error,
+        });
+        messages = undefined;
+      }
+      await sleep(reconsumeDelayMs(attempt), this.#wake.signal);
+      if (this.#ended()) return;
+      try {
+        messages = await this.#consume();
+      } catch (error) {
+        logger?.warn("could not consume the job stream again; retrying", {
+          consumer: durable,
+          attempt: attempt + 1,
+          error: (error as Error).message,
+        });
+        continue;
+      }
+      if (this.#ended()) {
+        await messages.close();
+        return;
+      }
+      this.#messages = messages;
+      this.#lastSample = undefined;
+      attempt = -1;
+    }
+  }
+
+  /** Stopped, or its connection closed for good (a consumer ends with its connection). */
+  #ended(): boolean {
+    if (!this.#stopped && this.#options.bus.closed())
+      this.#options.logger?.info("the NATS connection was closed; the job consumer ends", {
+        consumer: this.#options.durable,
+      });
+    return this.#stopped || this.#options.bus.closed();
   }
 
   async #loop(messages: ConsumerMessages): Promise<void> {
@@ -159,6 +259,52 @@ export class JobEventConsumer {
       const task = this.#handle(msg).finally(() => this.#inFlight.delete(task));
       this.#inFlight.add(task);
       if (this.#inFlight.size >= this.#options.concurrency) await Promise.race(this.#inFlight);
+    }
+  }
+
+  /** Compares what the consumer holds for us with what arrived since the last check. */
+  async #checkDelivery(): Promise<void> {
+    const messages = this.#messages;
+    if (this.#stopped || this.#checking || !messages || !this.#options.bus.connected()) return;
+    this.#checking = true;
+    try {
+      const jsm = await this.#options.bus.jetstreamManager();
+      const info = await jsm.consumers.info(JOB_STREAM, this.#options.durable);
+      if (messages !== this.#messages) return;
+      const sample: DeliverySample = {
+        received: messages.getReceived(),
+        undelivered: info.num_pending,
+        ackPending: info.num_ack_pending,
+        maxAckPending: info.config.max_ack_pending ?? -1,
+        paused: info.paused === true,
+      };
+      const stalled = deliveryStalled(this.#lastSample, sample);
+      this.#lastSample = sample;
+      if (!stalled) return;
+      this.#options.logger?.warn("job events wait for this consumer and none arrived; pulling again", {
+        consumer: this.#options.durable,
+        undelivered: sample.undelivered,
+        sinceMs: this.#options.deliveryCheckMs,
+      });
+      this.#restartReason = "stalled";
+      await messages.close();
+    } catch (error) {
+      // A failed check tells nothing about delivery: the next one decides.
+      this.#lastSample = undefined;
+      this.#options.logger?.debug("job consumer delivery check failed", {
+        consumer: this.#options.durable,
+        error: (error as Error).message,
+      });
+    } finally {
+      this.#checking = false;
+    }
+  }
+
+  async #logNotices(messages: ConsumerMessages): Promise<void> {
+    const { durable, logger } = this.#options;
+    for await (const notice of await messages.status()) {
+      if (notice.type === "heartbeats_missed" || notice.type.startsWith("consumer_") || notice.type === "no_responders")
+        logger?.warn("job consumer notice from nats", { consumer: durable, notice: notice.type, data: notice.data });
     }
   }
 
@@ -216,6 +362,19 @@ export class JobEventConsumer {
       message.nak();
     }
   }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done);
+  });
 }
 
 function reuse<T>(registry: Registry | undefined, name: string, create: () => T): T {

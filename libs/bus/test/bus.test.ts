@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { PassThrough } from "node:stream";
 import { after, before, describe, test } from "node:test";
+import { createLogger } from "@octorun/runtime";
 import { type NatsServer, startNatsServer, waitFor } from "@octorun/testkit";
 import { connect, type NatsConnection } from "nats";
 import { Registry } from "prom-client";
@@ -36,6 +38,7 @@ describe("the job stream on a real nats-server", () => {
         { user: "ingress", password: "ingress-pass", ...jobPublisherPermissions() },
         { user: "controller", password: "controller-pass", ...jobConsumerPermissions("controller") },
         { user: "metrics", password: "metrics-pass", ...jobConsumerPermissions("state-metrics") },
+        { user: "recovery", password: "recovery-pass", ...jobConsumerPermissions("recovery") },
       ],
     });
     admin = await connect({ servers: server.url, user: "admin", pass: "admin-pass" });
@@ -217,6 +220,49 @@ describe("the job stream on a real nats-server", () => {
     assert.deepEqual(seen.slice(before), [second.deliveryId], "only what it had not acknowledged");
     await c2.stop();
     await bus2.close();
+  });
+
+  test("a consumer whose durable is deleted under it declares it again and goes on; the restart is logged and counted", async () => {
+    const seen: string[] = [];
+    const registry = new Registry();
+    const lines: string[] = [];
+    const stream = new PassThrough().on("data", (chunk: Buffer) => lines.push(chunk.toString()));
+    const bus = new BusConnection({ servers: [server.url], name: "r", user: "recovery", password: "recovery-pass" });
+    const consumer = new JobEventConsumer({
+      bus,
+      durable: "recovery",
+      registry,
+      logger: createLogger({ service: "test", stream }),
+      handler: async (m) => void seen.push(m.event.deliveryId),
+    });
+    consumers.push(consumer);
+    await consumer.start();
+    const first = event({ action: "completed" });
+    await publishJobEvent(publisher.jetstream(), first);
+    await waitFor("the first event", () => seen.includes(first.deliveryId), { timeoutMs: 10_000 });
+
+    const jsm = await admin.jetstreamManager();
+    await jsm.consumers.delete(JOB_STREAM, "recovery");
+    await waitFor(
+      "the durable declared again",
+      async () => (await jsm.consumers.list(JOB_STREAM).next()).some((c) => c.name === "recovery"),
+      {
+        timeoutMs: 10_000,
+      },
+    );
+    const second = event({ action: "completed" });
+    await publishJobEvent(publisher.jetstream(), second);
+    await waitFor("the event published after the deletion", () => seen.includes(second.deliveryId), {
+      timeoutMs: 10_000,
+    });
+    const restarts = await registry.getSingleMetricAsString("octorun_bus_consumer_restarts_total");
+    assert.match(restarts, /octorun_bus_consumer_restarts_total\{consumer="recovery",reason="(failed|ended)"\} 1/);
+    assert.ok(
+      lines.some((l) => l.includes('"level":"warn"') && l.includes("declaring the consumer again and consuming on")),
+      `logged: ${lines.join("")}`,
+    );
+    await consumer.stop();
+    await bus.close();
   });
 
   test("while nats-server is down the connection is not ready and publishing fails as unavailable; then it recovers, and so does a consumer", async () => {

@@ -76,6 +76,7 @@ export class JobEventHandler {
   readonly handle = async (message: JobMessage): Promise<void> => {
     const { event } = message;
     const started = performance.now();
+    this.#o.metrics.jobEventWait.observe({ action: event.action }, Math.max(0, Date.now() - message.storedAt) / 1000);
     const count = (outcome: string) => this.#o.metrics.jobEvents.inc({ action: event.action, outcome });
     const log = { deliveryId: event.deliveryId, jobId: event.job.id, action: event.action, runner: event.runner.name };
     if (event.action !== "assigned" && event.action !== "completed") {

@@ -5,6 +5,7 @@ export class ControllerMetrics {
   readonly githubCalls: Counter<"operation" | "outcome">;
   readonly jobEvents: Counter<"action" | "outcome">;
   readonly jobEventLatency: Histogram<"action">;
+  readonly jobEventWait: Histogram<"action">;
   readonly runnersCreated: Counter<"reason">;
   readonly runnersDeleted: Counter<"reason">;
 
@@ -27,6 +28,13 @@ export class ControllerMetrics {
       help: "From receiving a job event to its Runner status being written.",
       labelNames: ["action"],
       buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.jobEventWait = new Histogram({
+      name: "octorun_controller_job_event_wait_seconds",
+      help: "From JetStream storing a job event to the controller starting to handle it (a redelivery counts from the first store).",
+      labelNames: ["action"],
+      buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60],
       registers,
     });
     this.runnersCreated = new Counter({
