@@ -21,6 +21,7 @@ import {
   type World,
 } from "../../services/controller/test/env.ts";
 import { apiserverRequests, requestsPer } from "./apiserver-requests.ts";
+import { commandOf, measureCpu } from "./cpu-time.ts";
 import { readHistogram } from "./histogram-reading.ts";
 
 const NS = "lat";
@@ -79,6 +80,13 @@ export default defineBenchmark({
         const jobIds: number[] = [];
         const queued: Promise<unknown>[] = [];
         const requestsBefore = await apiserverRequests(world.cp);
+        const cpu = measureCpu({
+          controller: controller.child.pid,
+          "github-ingress": world.ingress.pid,
+          "nats-server": world.nats.pids()[0],
+          "bench (simulator, proxy, watch)": process.pid,
+          ...Object.fromEntries(world.cp.pids().map((pid) => [commandOf(pid), pid])),
+        });
         const loopDelay = monitorEventLoopDelay({ resolution: 5 });
         loopDelay.enable();
         const start = Date.now();
@@ -106,6 +114,7 @@ export default defineBenchmark({
           });
           throw new Error(`${error.message}: ${missing.length} missing, e.g. ${states.join("; ")}`);
         });
+        report.note(`CPU used from the first job to the last Active (share of one core): ${cpu()}`);
         const latencies = jobIds.map((id) => (activeAt.get(id) ?? 0) - (postedAt.get(id) ?? 0)).sort((a, b) => a - b);
         await waitFor(
           `${n} runners Complete`,

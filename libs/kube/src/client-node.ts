@@ -4,7 +4,6 @@
 // ServerConfiguration from their modules instead of the generated index), none of it is loaded.
 // Types may still come from the package itself: `import type` is erased.
 export { KubeConfig } from "@kubernetes/client-node/dist/config.js";
-export { createConfiguration } from "@kubernetes/client-node/dist/gen/configuration.js";
 export { HttpMethod, RequestContext } from "@kubernetes/client-node/dist/gen/http/http.js";
 export { ServerConfiguration } from "@kubernetes/client-node/dist/gen/servers.js";
 export { Watch } from "@kubernetes/client-node/dist/watch.js";

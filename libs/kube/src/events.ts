@@ -1,8 +1,10 @@
 import { randomBytes } from "node:crypto";
 import type { KubernetesObject } from "@kubernetes/client-node";
+import { Counter, type Registry } from "prom-client";
 import type { KubeClient } from "./client.ts";
 import { toMicroTime } from "./conditions.ts";
 import { errorMessage, type KubeLogger, silentLogger } from "./log.ts";
+import { sharedMetric } from "./metrics.ts";
 import { Events } from "./resource.ts";
 
 export type EventType = "Normal" | "Warning";
@@ -18,6 +20,12 @@ export interface EventRecorderOptions {
   logger?: KubeLogger;
   /** Identical events within this window are counted in one Event's series instead of creating new ones. */
   seriesWindowMs?: number;
+  /** Events being written at once (client-go's broadcaster writes one at a time). */
+  senders?: number;
+  /** Events waiting to be written, at most; more are dropped, logged and counted. */
+  maxQueued?: number;
+  /** Where `octorun_events_dropped_total` is registered. */
+  registry?: Registry;
   now?: () => Date;
 }
 
@@ -33,14 +41,28 @@ export interface EventRecord {
 
 const maxNoteBytes = 1024;
 
+interface QueuedEvent {
+  regarding: KubernetesObject;
+  event: EventRecord;
+  at: Date;
+  written: () => void;
+}
+
 /**
  * Records events.k8s.io/v1 Events about objects. Failures to record are logged, never thrown:
- * an Event is a courtesy to the user, not part of reconciling.
+ * an Event is a courtesy to the user, not part of reconciling. As client-go's broadcaster does,
+ * events wait in a bounded queue and a few senders write them, so a burst of Events never
+ * competes with the writes that matter (a job's status) for the apiserver.
  */
 export class EventRecorder {
   readonly #options: EventRecorderOptions;
   readonly #logger: KubeLogger;
   readonly #series = new Map<string, { name: string; namespace: string; count: number; first: number }>();
+  readonly #queue: QueuedEvent[] = [];
+  #queueHead = 0;
+  #sending = 0;
+  #dropped = 0;
+  readonly #droppedMetric: Counter | undefined;
 
   constructor(options: EventRecorderOptions) {
     if (!options.reportingController || !options.reportingInstance) {
@@ -48,11 +70,65 @@ export class EventRecorder {
     }
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
+    this.#droppedMetric =
+      options.registry &&
+      sharedMetric(
+        options.registry,
+        "octorun_events_dropped_total",
+        () =>
+          new Counter({
+            name: "octorun_events_dropped_total",
+            help: "Events not recorded because too many were waiting to be written",
+            registers: [],
+          }),
+      );
   }
 
-  /** Records the event and resolves when it is written (or failed, which is logged). */
-  async record(regarding: KubernetesObject, event: EventRecord): Promise<void> {
-    const now = this.#options.now?.() ?? new Date();
+  /** Events dropped because the queue was full. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /** Queues the event; resolves when it is written (or failed or dropped, which is logged). */
+  record(regarding: KubernetesObject, event: EventRecord): Promise<void> {
+    const at = this.#options.now?.() ?? new Date();
+    if (this.#queue.length - this.#queueHead >= (this.#options.maxQueued ?? 1000)) {
+      this.#dropped++;
+      this.#droppedMetric?.inc();
+      // Logged at the first drop and then every 100th, so that the log is not the next flood.
+      if (this.#dropped % 100 === 1)
+        this.#logger.warn("event queue full; dropping events", {
+          key: `${regarding.metadata?.namespace ?? ""}/${regarding.metadata?.name ?? ""}`,
+          reason: event.reason,
+          dropped: this.#dropped,
+        });
+      return Promise.resolve();
+    }
+    return new Promise((written) => {
+      this.#queue.push({ regarding, event, at, written });
+      if (this.#sending < (this.#options.senders ?? 2)) void this.#send();
+    });
+  }
+
+  async #send(): Promise<void> {
+    this.#sending++;
+    try {
+      while (this.#queueHead < this.#queue.length) {
+        const next = this.#queue[this.#queueHead]!;
+        this.#queue[this.#queueHead++] = undefined as unknown as QueuedEvent;
+        if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
+          this.#queue.splice(0, this.#queueHead);
+          this.#queueHead = 0;
+        }
+        await this.#write(next.regarding, next.event, next.at);
+        next.written();
+      }
+    } finally {
+      this.#sending--;
+    }
+  }
+
+  async #write(regarding: KubernetesObject, event: EventRecord, now: Date): Promise<void> {
     const note = truncate(this.#options.redact ? this.#options.redact(event.note) : event.note);
     const namespace = regarding.metadata?.namespace || "default";
     const name = regarding.metadata?.name ?? "unknown";
@@ -103,8 +179,12 @@ export class EventRecorder {
     }
   }
 
+  /** Series are kept in the order they began, so the expired ones are at the front. */
   #expire(now: number, windowMs: number): void {
-    for (const [key, entry] of this.#series) if (now - entry.first > windowMs) this.#series.delete(key);
+    for (const [key, entry] of this.#series) {
+      if (now - entry.first <= windowMs) return;
+      this.#series.delete(key);
+    }
   }
 }
 

@@ -1,10 +1,10 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { exponentialBackoff, jitter, sleep } from "./backoff.ts";
 import type { KubeClient } from "./client.ts";
-import { Watch } from "./client-node.ts";
 import { KubeApiError } from "./errors.ts";
 import { errorMessage, type KubeLogger, silentLogger } from "./log.ts";
 import { apiVersionOf, objectKey, type ResourceType, resourcePath } from "./resource.ts";
+import { openWatch } from "./watch-stream.ts";
 
 export type IndexFunction<T> = (obj: T) => string[];
 
@@ -293,11 +293,11 @@ export class Informer<T extends KubernetesObject> {
       };
       this.#abortWatch = () => finish(signal.aborted ? "stopped" : "relist");
       if (signal.aborted || this.#relistDue) return resolve(signal.aborted ? "stopped" : "relist");
-      const watch = new Watch(client.kubeConfig);
-      watch
-        .watch(
+      openWatch(
+        {
+          kubeConfig: client.kubeConfig,
           path,
-          {
+          query: {
             resourceVersion: this.#resourceVersion,
             allowWatchBookmarks: true,
             labelSelector,
@@ -305,35 +305,35 @@ export class Informer<T extends KubernetesObject> {
             // The server ends a watch after this; spread reconnects of many informers apart.
             timeoutSeconds: Math.round(240 + Math.random() * 120),
           },
-          (phase, obj) => {
-            if (outcome) return;
-            if (phase === "ERROR") {
-              const status = obj as { code?: number; message?: string };
-              if (status.code === 410) return finish("gone");
-              outcome = "closed";
-              reject(new KubeApiError("WATCH", path, status.code ?? 500, obj));
-              controller?.abort();
-              return;
-            }
-            const transform = this.#options.transform;
-            this.#apply(phase, transform && phase !== "BOOKMARK" ? transform(obj as T) : (obj as T));
-          },
-          (error: unknown) => {
-            this.#abortWatch = undefined;
-            if (outcome) return resolve(outcome);
-            if (signal.aborted) return resolve("stopped");
-            const name = (error as { name?: string } | null)?.name;
-            // No error (server closed the stream) or the client's inactivity timeout: resume from the last version.
-            if (!error || name === "TimeoutError") return resolve("closed");
-            const statusCode = (error as { statusCode?: number }).statusCode;
-            if (statusCode === 410) return resolve("gone");
-            reject(statusCode ? new KubeApiError("WATCH", path, statusCode, undefined, { cause: error }) : error);
-          },
-        )
-        .then((c) => {
-          controller = c;
-          if (outcome) c.abort();
-        }, reject);
+        },
+        (phase, obj) => {
+          if (outcome) return;
+          if (phase === "ERROR") {
+            const status = obj as { code?: number; message?: string };
+            if (status.code === 410) return finish("gone");
+            outcome = "closed";
+            reject(new KubeApiError("WATCH", path, status.code ?? 500, obj));
+            controller?.abort();
+            return;
+          }
+          const transform = this.#options.transform;
+          this.#apply(phase, transform && phase !== "BOOKMARK" ? transform(obj as T) : (obj as T));
+        },
+        (error: unknown) => {
+          this.#abortWatch = undefined;
+          if (outcome) return resolve(outcome);
+          if (signal.aborted) return resolve("stopped");
+          const name = (error as { name?: string } | null)?.name;
+          // No error (server closed the stream) or the client's inactivity timeout: resume from the last version.
+          if (!error || name === "TimeoutError") return resolve("closed");
+          const statusCode = (error as { statusCode?: number }).statusCode;
+          if (statusCode === 410) return resolve("gone");
+          reject(statusCode ? new KubeApiError("WATCH", path, statusCode, undefined, { cause: error }) : error);
+        },
+      ).then((c) => {
+        controller = c;
+        if (outcome) c.abort();
+      }, reject);
     });
   }
 

@@ -263,4 +263,29 @@ describe("write helpers against a real apiserver", () => {
     );
     assert.deepEqual(warnings, ["could not record event"]);
   });
+
+  test("events wait in a bounded queue for a fixed number of senders; when it is full they are dropped and counted", async () => {
+    const w = await widget("burst");
+    const warnings: string[] = [];
+    const recorder = new EventRecorder({
+      client,
+      reportingController: "octorun.github.io/controller",
+      reportingInstance: "controller-0",
+      senders: 1,
+      maxQueued: 2,
+      logger: { debug() {}, info() {}, warn: (m) => warnings.push(m), error() {} },
+    });
+    // The first is taken by the sender at once, the next two wait, the last two find the queue full.
+    const recorded = Array.from({ length: 5 }, (_, i) =>
+      recorder.record(w, { type: "Normal", reason: `Burst${i}`, action: "Test", note: `event ${i}` }),
+    );
+    await Promise.all(recorded);
+    const reasons = (await client.list<KubeEvent>(Events, { namespace: ns })).items
+      .filter((e) => e.regarding?.uid === w.metadata?.uid)
+      .map((e) => e.reason)
+      .sort();
+    assert.deepEqual(reasons, ["Burst0", "Burst1", "Burst2"]);
+    assert.equal(recorder.dropped, 2);
+    assert.deepEqual(warnings, ["event queue full; dropping events"], "logged once for the burst");
+  });
 });

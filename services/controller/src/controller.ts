@@ -152,6 +152,7 @@ export class Controller {
       reportingController: REPORTING_CONTROLLER,
       reportingInstance: options.identity,
       logger,
+      ...(registry ? { registry } : {}),
       ...(options.redact ? { redact: options.redact } : {}),
     });
     this.runnerReconciler = new RunnerReconciler({
