@@ -11,13 +11,29 @@ const meta = {
   creationTimestamp: "2026-11-29T12:00:00Z",
   labels: { a: "b" },
   ownerReferences: [
-    { apiVersion: "octorun.github.io/v1alpha2", kind: "RunnerSet", name: "s", uid: "s", controller: true },
+    {
+      apiVersion: "octorun.github.io/v1alpha2",
+      kind: "RunnerSet",
+      name: "s",
+      uid: "s",
+      controller: true,
+      blockOwnerDeletion: true,
+    },
   ],
   annotations: { "kubectl.kubernetes.io/last-applied-configuration": "{...}" },
   managedFields: [{ manager: "kubectl" }],
   finalizers: ["runner.octorun.github.io/controller"],
 };
-const keptMeta = { ...meta, annotations: undefined, managedFields: undefined, finalizers: undefined };
+const keptMeta = {
+  ...meta,
+  // The owner as placement reads it (blockOwnerDeletion is the garbage collector's business).
+  ownerReferences: [
+    { apiVersion: "octorun.github.io/v1alpha2", kind: "RunnerSet", name: "s", uid: "s", controller: true },
+  ],
+  annotations: undefined,
+  managedFields: undefined,
+  finalizers: undefined,
+};
 for (const key of ["annotations", "managedFields", "finalizers"] as const) delete keptMeta[key];
 
 test("a cached Runner keeps only what the families and job placement read", () => {
