@@ -17,6 +17,7 @@ import {
   stopProcess,
 } from "../../services/controller/test/env.ts";
 import { apiserverRequests, requestsPer } from "./apiserver-requests.ts";
+import { commandOf, measureCpu } from "./cpu-time.ts";
 
 const SCALE_NS = "scale";
 const FLOOR_NS = "floor";
@@ -30,14 +31,22 @@ export default defineBenchmark({
     const world = await startWorld({ namespaces: [SCALE_NS, FLOOR_NS], kwokNodes: Math.ceil(n / 100) + 1 });
     try {
       const client = new KubeClient(world.cp.kubeConfig, { fieldManager: "bench" });
+      const controlPlane = Object.fromEntries(world.cp.pids().map((pid) => [commandOf(pid), pid]));
       const floorBefore = await apiserverRequests(world.cp);
+      const floorCpu = measureCpu({ "bench (floor client)": process.pid, ...controlPlane });
       const floorS = await floor(client, n, world.orgUrl);
+      report.note(`CPU during the floor (share of one core): ${floorCpu()}`);
       const floorAfter = await apiserverRequests(world.cp);
       const controller = await startControllerProcess(world, {
         WATCH_NAMESPACE: SCALE_NS,
         RUNNER_WORKERS: String(CONCURRENCY),
       });
       try {
+        const cpu = measureCpu({
+          controller: controller.child.pid,
+          "bench (simulator, polling)": process.pid,
+          ...controlPlane,
+        });
         const started = performance.now();
         await client.create(RunnerSets, runnerSetManifest(SCALE_NS, "scale", world.orgUrl, n));
         await waitFor(
@@ -46,6 +55,7 @@ export default defineBenchmark({
           { timeoutMs: 20 * 60_000, intervalMs: 250 },
         );
         const scaleS = (performance.now() - started) / 1000;
+        report.note(`CPU during the scale-up (share of one core): ${cpu()}`);
         const scaleAfter = await apiserverRequests(world.cp);
         report.figure(short ? `scale_0_to_${n}_s` : "scale_0_to_500_s", scaleS, "s");
         report.figure(short ? `floor_0_to_${n}_s` : "floor_0_to_500_s", floorS, "s");

@@ -37,6 +37,9 @@ import type { RunnerObject, RunnerSetObject } from "./types.ts";
 export const FIELD_MANAGER = "octorun-controller";
 export const REPORTING_CONTROLLER = "octorun.github.io/controller";
 
+/** creationTimestamp is the apiserver's clock, whole seconds: allowance for the difference. */
+const CLOCK_SKEW_MS = 2_000;
+
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
   github: GitHubClient;
@@ -85,6 +88,7 @@ export class Controller {
   readonly #consumer: JobEventConsumer;
   readonly #elector: LeaderElector | undefined;
   #leading = false;
+  #leadingSince: number | undefined;
   #everLed = false;
   #stopped = false;
   #leadership: Promise<void> | undefined;
@@ -165,6 +169,9 @@ export class Controller {
       config: { ...defaultRunnerPlanConfig, ...options.runnerPlan },
       metrics: this.metrics,
       logger,
+      // A lease is taken only after the earlier leader's ran out, and a leader that cannot renew
+      // stops before that: no one else registers a Runner created after this process led.
+      soleRegistrarSince: () => (this.#leadingSince === undefined ? undefined : this.#leadingSince + CLOCK_SKEW_MS),
     });
     this.runnerSetReconciler = new RunnerSetReconciler({
       client,
@@ -286,6 +293,7 @@ export class Controller {
   async #lead(signal: AbortSignal): Promise<void> {
     if (this.#leading || this.#stopped) return;
     this.#leading = true;
+    this.#leadingSince = Date.now();
     this.#everLed = true;
     this.#leadership = (async () => {
       this.#runnerLoop.start();

@@ -58,6 +58,8 @@ export interface RunnerFacts {
   registrationRemoved: boolean;
   /** The runner id this process wrote to spec.id (a cache that lags the write does not cause another). */
   writtenId?: number | undefined;
+  /** This process has begun registering the runner (a Secret of its own may exist from then on). */
+  registrationBegun?: boolean;
 }
 
 export const emptyFacts = (): RunnerFacts => ({
@@ -493,4 +495,19 @@ export function registrationToFinish(runner: RunnerObject, secret: V1Secret): { 
   if (runner.spec.id !== undefined || !Number.isSafeInteger(id) || id <= 0) return undefined;
   const os = annotations[RUNNER_OS_ANNOTATION];
   return os ? { id, os } : { id };
+}
+
+/**
+ * Whether a runner's Secret may exist though the cache does not show it: written by an earlier
+ * leader, or by an attempt of this process that failed half-way. Not when the Runner was created
+ * after this process became the only one registering (`soleRegistrarSince`, epoch ms) and this
+ * process has not begun registering it: then the apiserver need not be asked before GitHub is.
+ */
+export function secretMayExistUnseen(o: {
+  createdAt: number;
+  soleRegistrarSince: number | undefined;
+  registrationBegun: boolean;
+}): boolean {
+  if (o.soleRegistrarSince === undefined || o.registrationBegun || Number.isNaN(o.createdAt)) return true;
+  return o.createdAt <= o.soleRegistrarSince;
 }

@@ -45,6 +45,7 @@ import {
   type RunnerPlanConfig,
   registrationToFinish,
   type SecretFacts,
+  secretMayExistUnseen,
 } from "./runner-plan.ts";
 import { runnerOwnerReference, runnerSecretName } from "./runner-pod.ts";
 import type { RunnerObject } from "./types.ts";
@@ -60,6 +61,11 @@ export interface RunnerReconcilerOptions {
   metrics: ControllerMetrics;
   logger?: KubeLogger;
   now?: () => number;
+  /**
+   * From when (epoch ms) a newly created Runner can only have been registered by this process: it
+   * leads, and any earlier leader has noticed it does not. Undefined while that is not known.
+   */
+  soleRegistrarSince?: () => number | undefined;
 }
 
 /** Re-plans after a GitHub answer within one reconcile, at most this often. */
@@ -338,9 +344,18 @@ export class RunnerReconciler implements Reconciler {
     const namespace = runner.metadata.namespace ?? "";
     const name = runner.metadata.name ?? "";
     const secretName = runnerSecretName(name);
-    // The cache may lag a Secret this controller just wrote: ask the apiserver before asking GitHub.
-    const existing = await client.find<V1Secret>(Secrets, namespace, secretName);
-    if (existing) return this.#finishRegistration(runner, facts, existing);
+    // A Secret missing from the cache may exist (written by an earlier leader or an attempt of this
+    // process that failed half-way): ask the apiserver before asking GitHub, unless neither can be.
+    const unseenSecretPossible = secretMayExistUnseen({
+      createdAt: new Date(runner.metadata.creationTimestamp ?? 0).getTime(),
+      soleRegistrarSince: this.#o.soleRegistrarSince?.(),
+      registrationBegun: facts.registrationBegun === true,
+    });
+    if (unseenSecretPossible) {
+      const existing = await client.find<V1Secret>(Secrets, namespace, secretName);
+      if (existing) return this.#finishRegistration(runner, facts, existing);
+    }
+    facts.registrationBegun = true;
     const labels = githubRunnerLabels(runner.metadata.labels);
     const secretMeta = {
       name: secretName,

@@ -4,7 +4,7 @@ import type { V1Secret } from "@kubernetes/client-node";
 import { RUNNER_ID_ANNOTATION, RUNNER_OS_ANNOTATION } from "@octorun/api";
 import { RUNNER_NAME_INDEX, runnerIndexers } from "../src/job-events.ts";
 import { githubRunnerName, MAX_GITHUB_RUNNER_NAME_LENGTH } from "../src/runner-naming.ts";
-import { registrationToFinish } from "../src/runner-plan.ts";
+import { registrationToFinish, secretMayExistUnseen } from "../src/runner-plan.ts";
 import { buildRunnerPod, safeToEvict } from "../src/runner-pod.ts";
 import type { RunnerObject } from "../src/types.ts";
 import { runner } from "./fixtures.ts";
@@ -172,4 +172,23 @@ describe("the runner Pod", () => {
       );
     });
   }
+});
+
+describe("asking the apiserver for a Secret the cache does not show, before registering", () => {
+  const leadSince = Date.parse("2026-11-29T12:00:00Z");
+  const ask = (createdAt: string, registrationBegun = false, soleRegistrarSince: number | undefined = leadSince) =>
+    secretMayExistUnseen({ createdAt: Date.parse(createdAt), soleRegistrarSince, registrationBegun });
+  test("not for a Runner created after this process became the only registrar, on its first attempt", () => {
+    assert.equal(ask("2026-11-29T12:00:01Z"), false);
+  });
+  test("for a Runner from before (an earlier leader may have written it), at the same second, or of unknown age", () => {
+    assert.equal(ask("2026-11-29T11:59:59Z"), true);
+    assert.equal(ask("2026-11-29T12:00:00Z"), true);
+    assert.equal(ask("not a time"), true);
+  });
+  test("after this process began registering it (a Secret of its own may exist), or while it is not leading", () => {
+    assert.equal(ask("2026-11-29T12:00:01Z", true), true);
+    const notLeading = { createdAt: Date.parse("2026-11-29T12:00:01Z"), soleRegistrarSince: undefined };
+    assert.equal(secretMayExistUnseen({ ...notLeading, registrationBegun: false }), true);
+  });
 });
