@@ -211,6 +211,8 @@ export class JobEventConsumer {
           reason = "failed";
           error = e.message;
         });
+        // Nothing to check or close until the next consumption is open.
+        if (this.#messages === messages) this.#messages = undefined;
         if (this.#ended()) return;
         reason = this.#restartReason ?? reason;
         this.#restartReason = undefined;
