@@ -53,8 +53,8 @@ interface RequestOptions {
  * A small REST client for any resource (core or custom) on top of @kubernetes/client-node's
  * authentication and TLS. It speaks JSON objects, so one code path serves Pods, Leases and CRDs
  * alike, and every write carries the service's single field manager. Requests go through undici's
- * `request` on client-node's dispatcher rather than client-node's `fetch`: same connections, a
- * third of the CPU per request (web streams and Request objects are what fetch costs).
+ * `request` on client-node's dispatcher rather than client-node's `fetch`: same connections, less
+ * CPU per request (fetch's web streams and Request objects led the controller's CPU profile).
  */
 export class KubeClient {
   readonly kubeConfig: KubeConfig;
