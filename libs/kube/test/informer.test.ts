@@ -5,6 +5,7 @@ import { type ControlPlane, startControlPlane, waitFor } from "@octorun/testkit"
 import { KubeClient } from "../src/client.ts";
 import { Informer } from "../src/informer.ts";
 import { ConfigMaps } from "../src/resource.ts";
+import { openWatch } from "../src/watch-stream.ts";
 import {
   CustomResourceDefinitions,
   createNamespace,
@@ -333,5 +334,48 @@ describe("Informer against a real apiserver", () => {
     await client.create(ConfigMaps, { metadata: { name: "after-stop", namespace: "ns-a" } });
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(informer.size, before, "a stopped informer does not change");
+  });
+
+  describe("one watch request (openWatch)", () => {
+    /** Opens a watch on ConfigMaps of ns-a and resolves with how it ended. */
+    const watchUntilDone = (
+      options: { path?: string; inactivityTimeoutMs?: number },
+      onEvent: (phase: string, object: unknown) => void = () => {},
+    ) =>
+      new Promise<{ error: unknown }>((resolve, reject) => {
+        openWatch(
+          {
+            kubeConfig: cp.kubeConfig,
+            path: options.path ?? "/api/v1/namespaces/ns-a/configmaps",
+            query: { resourceVersion: "0" },
+            ...(options.inactivityTimeoutMs ? { inactivityTimeoutMs: options.inactivityTimeoutMs } : {}),
+          },
+          onEvent,
+          (error) => resolve({ error }),
+        ).catch(reject);
+      });
+
+    test("an HTTP error ends it with the status code", async () => {
+      const { error } = await watchUntilDone({ path: "/apis/no.such.group/v1/things" });
+      assert.equal((error as { statusCode?: number }).statusCode, 404);
+    });
+
+    test("a handler that throws ends it with that error instead of losing it", async () => {
+      await client.create(ConfigMaps, { metadata: { name: "watched", namespace: "ns-a" } });
+      const { error } = await watchUntilDone({}, () => {
+        throw new Error("handler bug");
+      });
+      assert.equal((error as Error).message, "handler bug");
+    });
+
+    test("no byte for longer than the inactivity timeout ends it as a TimeoutError", async () => {
+      // Nothing changes in an empty namespace and bookmarks come about once a minute.
+      await createNamespace(client, "quiet");
+      const { error } = await watchUntilDone({
+        path: "/api/v1/namespaces/quiet/configmaps",
+        inactivityTimeoutMs: 300,
+      });
+      assert.equal((error as Error).name, "TimeoutError");
+    });
   });
 });
