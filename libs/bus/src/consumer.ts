@@ -1,6 +1,7 @@
 import type { Logger } from "@octorun/runtime";
 import {
   AckPolicy,
+  type Consumer,
   type ConsumerConfig,
   type ConsumerMessages,
   DeliverPolicy,
@@ -92,6 +93,8 @@ export class JobEventConsumer {
     restarts: Counter<"consumer" | "reason">;
   };
   #messages: ConsumerMessages | undefined;
+  /** The consumer `#messages` reads, for the delivery check's info request. */
+  #consumer: Consumer | undefined;
   #restartReason: RestartReason | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
@@ -191,6 +194,7 @@ export class JobEventConsumer {
     const { bus, durable, maxAckPending } = this.#options;
     await this.declare(await bus.jetstreamManager());
     const consumer = await bus.jetstream().consumers.get(JOB_STREAM, durable);
+    this.#consumer = consumer;
     // Without abort_on_missing_resource nats.js waits forever for a deleted durable to come back.
     const messages = await consumer.consume({
       max_messages: Math.min(maxAckPending, 100),
@@ -270,9 +274,8 @@ export class JobEventConsumer {
     if (this.#stopped || this.#checking || !messages || !this.#options.bus.connected()) return;
     this.#checking = true;
     try {
-      const jsm = await this.#options.bus.jetstreamManager();
-      const info = await jsm.consumers.info(JOB_STREAM, this.#options.durable);
-      if (messages !== this.#messages) return;
+      const info = await this.#consumer?.info();
+      if (!info || messages !== this.#messages) return;
       const sample: DeliverySample = {
         received: messages.getReceived(),
         undelivered: info.num_pending,

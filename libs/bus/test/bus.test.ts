@@ -19,11 +19,9 @@ import {
   jobPublisherPermissions,
   publishJobEvent,
 } from "../src/index.ts";
-import { sampleEvent } from "./fixtures.ts";
+import { freshEvent } from "./fixtures.ts";
 
-let nextId = 0;
-const event = (overrides: Partial<JobEvent> = {}): JobEvent =>
-  sampleEvent({ deliveryId: `delivery-${process.pid}-${++nextId}`, ...overrides });
+const event = (overrides: Partial<JobEvent> = {}): JobEvent => freshEvent("delivery", overrides);
 
 describe("the job stream on a real nats-server", () => {
   let server: NatsServer;

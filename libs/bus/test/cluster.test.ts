@@ -13,11 +13,9 @@ import {
   jobPublisherPermissions,
   publishJobEvent,
 } from "../src/index.ts";
-import { sampleEvent } from "./fixtures.ts";
+import { freshEvent } from "./fixtures.ts";
 
-let nextId = 0;
-const event = (overrides: Partial<JobEvent> = {}): JobEvent =>
-  sampleEvent({ deliveryId: `cluster-${process.pid}-${++nextId}`, ...overrides });
+const event = (overrides: Partial<JobEvent> = {}): JobEvent => freshEvent("cluster", overrides);
 
 describe("the job consumer on a three-node JetStream cluster", () => {
   let cluster: NatsCluster;

@@ -26,3 +26,10 @@ export function sampleEvent(overrides: Partial<JobEvent> = {}): JobEvent {
     ...overrides,
   };
 }
+
+let nextDelivery = 0;
+
+/** A valid job event with a delivery id no other event of this process has (`<prefix>-<pid>-<n>`). */
+export function freshEvent(prefix: string, overrides: Partial<JobEvent> = {}): JobEvent {
+  return sampleEvent({ deliveryId: `${prefix}-${process.pid}-${++nextDelivery}`, ...overrides });
+}

@@ -59,7 +59,6 @@ export class EventRecorder {
   readonly #logger: KubeLogger;
   readonly #series = new Map<string, { name: string; namespace: string; count: number; first: number }>();
   readonly #queue: QueuedEvent[] = [];
-  #queueHead = 0;
   #sending = 0;
   #dropped = 0;
   readonly #droppedMetric: Counter | undefined;
@@ -92,7 +91,7 @@ export class EventRecorder {
   /** Queues the event; resolves when it is written (or failed or dropped, which is logged). */
   record(regarding: KubernetesObject, event: EventRecord): Promise<void> {
     const at = this.#options.now?.() ?? new Date();
-    if (this.#queue.length - this.#queueHead >= (this.#options.maxQueued ?? 1000)) {
+    if (this.#queue.length >= (this.#options.maxQueued ?? 1000)) {
       this.#dropped++;
       this.#droppedMetric?.inc();
       // Logged at the first drop and then every 100th, so that the log is not the next flood.
@@ -113,13 +112,8 @@ export class EventRecorder {
   async #send(): Promise<void> {
     this.#sending++;
     try {
-      while (this.#queueHead < this.#queue.length) {
-        const next = this.#queue[this.#queueHead]!;
-        this.#queue[this.#queueHead++] = undefined as unknown as QueuedEvent;
-        if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
-          this.#queue.splice(0, this.#queueHead);
-          this.#queueHead = 0;
-        }
+      // The queue is bounded (a thousand by default): shift() stays cheap.
+      for (let next = this.#queue.shift(); next; next = this.#queue.shift()) {
         await this.#write(next.regarding, next.event, next.at);
         next.written();
       }
