@@ -23,15 +23,22 @@ export function commandOf(pid: number): string {
   }
 }
 
-/** Starts measuring the named processes; the returned function says each one's share of the wall time. */
-export function measureCpu(processes: Record<string, number | undefined>): () => string {
+/**
+ * Starts measuring the named processes; the returned function says each one's share of the wall
+ * time and, given a count of units of work (jobs, runners), its CPU milliseconds per unit.
+ */
+export function measureCpu(processes: Record<string, number | undefined>): (units?: number) => string {
   const started = performance.now();
   const before = Object.entries(processes).map(([name, pid]) => ({ name, pid, cpu: pid ? cpuSeconds(pid) : 0 }));
-  return () => {
+  return (units) => {
     const wall = (performance.now() - started) / 1000;
     return before
       .filter((p) => p.pid)
-      .map((p) => `${p.name} ${(((cpuSeconds(p.pid!) - p.cpu) / wall) * 100).toFixed(0)}%`)
+      .map((p) => {
+        const used = cpuSeconds(p.pid!) - p.cpu;
+        const perUnit = units ? ` (${((used * 1000) / units).toFixed(1)} ms each)` : "";
+        return `${p.name} ${((used / wall) * 100).toFixed(0)}%${perUnit}`;
+      })
       .join(", ");
   };
 }

@@ -16,8 +16,10 @@ import {
   startWorld,
   stopProcess,
 } from "../../services/controller/test/env.ts";
+import { profileApiserver } from "./apiserver-profile.ts";
 import { apiserverRequests, requestsPer } from "./apiserver-requests.ts";
 import { commandOf, measureCpu } from "./cpu-time.ts";
+import { readHistogram } from "./histogram-reading.ts";
 
 const SCALE_NS = "scale";
 const FLOOR_NS = "floor";
@@ -34,7 +36,9 @@ export default defineBenchmark({
       const controlPlane = Object.fromEntries(world.cp.pids().map((pid) => [commandOf(pid), pid]));
       const floorBefore = await apiserverRequests(world.cp);
       const floorCpu = measureCpu({ "bench (floor client)": process.pid, ...controlPlane });
+      const floorProfile = profileApiserver(world.cp, "runnerset-scale-floor", 8);
       const floorS = await floor(client, n, world.orgUrl);
+      await floorProfile;
       report.note(`CPU during the floor (share of one core): ${floorCpu()}`);
       const floorAfter = await apiserverRequests(world.cp);
       const controller = await startControllerProcess(world, {
@@ -47,15 +51,35 @@ export default defineBenchmark({
           "bench (simulator, polling)": process.pid,
           ...controlPlane,
         });
+        // A scale-up in a running system: the controller has led for a few seconds (right after it
+        // starts, it asks the apiserver for each new Runner's Secret before registering it).
+        await new Promise((resolve) => setTimeout(resolve, 3_000));
+        const scaleProfile = profileApiserver(world.cp, "runnerset-scale-controller", 16);
         const started = performance.now();
+        const startedAt = Date.now();
         await client.create(RunnerSets, runnerSetManifest(SCALE_NS, "scale", world.orgUrl, n));
+        // When the RunnerSet counted all its Runners, and a quarter, half, … of them Idle: where the time goes.
+        const milestones = new Map<string, number>();
+        const mark = (label: string, reached: boolean) => {
+          if (reached && !milestones.has(label)) milestones.set(label, (performance.now() - started) / 1000);
+        };
         await waitFor(
           `${n} Idle runners`,
-          async () => (await client.get<RunnerSetObject>(RunnerSets, SCALE_NS, "scale")).status?.idleRunners === n,
+          async () => {
+            const status = (await client.get<RunnerSetObject>(RunnerSets, SCALE_NS, "scale")).status;
+            mark(`${n} Runners`, status?.runners === n);
+            for (const share of [0.25, 0.5, 0.75])
+              mark(`${share * 100}% Idle`, (status?.idleRunners ?? 0) >= share * n);
+            return status?.idleRunners === n;
+          },
           { timeoutMs: 20 * 60_000, intervalMs: 250 },
         );
         const scaleS = (performance.now() - started) / 1000;
+        report.note(
+          `scale-up timeline: ${[...milestones].map(([label, at]) => `${label} at ${at.toFixed(1)} s`).join(", ")}, 100% Idle at ${scaleS.toFixed(1)} s`,
+        );
         report.note(`CPU during the scale-up (share of one core): ${cpu()}`);
+        await scaleProfile;
         const scaleAfter = await apiserverRequests(world.cp);
         report.figure(short ? `scale_0_to_${n}_s` : "scale_0_to_500_s", scaleS, "s");
         report.figure(short ? `floor_0_to_${n}_s` : "floor_0_to_500_s", floorS, "s");
@@ -66,9 +90,22 @@ export default defineBenchmark({
         // content-creating requests): their summed time is a floor of its own for the scale-up.
         const jit = requests.filter((r) => r.operationId?.startsWith("actions/generate-runner-jitconfig"));
         const jitSeconds = jit.reduce((sum, r) => sum + r.durationMs, 0) / 1000;
+        const since = (at: number) => ((at - startedAt) / 1000).toFixed(1);
+        const jitTimes = jit.map((r) => r.at).sort((a, b) => a - b);
         report.note(
-          `${jit.length} JIT registrations, sent one at a time: ${jitSeconds.toFixed(1)} s of GitHub (simulator) time in all, ${((jitSeconds * 1000) / Math.max(1, jit.length)).toFixed(1)} ms each`,
+          `${jit.length} JIT registrations, sent one at a time from ${since(jitTimes[0] ?? startedAt)} s to ${since(jitTimes.at(-1) ?? startedAt)} s: ${jitSeconds.toFixed(1)} s of GitHub (simulator) time in all, ${((jitSeconds * 1000) / Math.max(1, jit.length)).toFixed(1)} ms each`,
         );
+        const controllerMetrics = await (await fetch(`http://127.0.0.1:${controller.healthPort}/metrics`)).text();
+        const jitRoundTrip = readHistogram(
+          controllerMetrics,
+          "octorun_github_request_duration_seconds",
+          'operation="actions/generate-runner-jitconfig-for-org"',
+        );
+        if (jitRoundTrip) {
+          report.note(
+            `JIT registration round trip as the controller saw it: mean ${jitRoundTrip.meanMs.toFixed(1)} ms, p99 ≤ ${jitRoundTrip.quantileBoundMs(0.99)} ms (${((jitRoundTrip.meanMs * jitRoundTrip.count) / 1000).toFixed(1)} s in all, one at a time)`,
+          );
+        }
         report.note(`apiserver requests per runner, floor: ${requestsPer(floorBefore, floorAfter, n)}`);
         report.note(`apiserver requests per runner, controller: ${requestsPer(floorAfter, scaleAfter, n)}`);
         report.note(

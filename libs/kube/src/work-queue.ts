@@ -99,6 +99,8 @@ export class WorkQueue {
   readonly #maxMs: number;
   readonly #queue: string[] = [];
   readonly #dirty = new Set<string>();
+  /** Keys being worked on that were asked to go first when they are queued again. */
+  readonly #first = new Set<string>();
   readonly #processing = new Map<string, number>();
   readonly #addedAt = new Map<string, number>();
   readonly #failures = new Map<string, number>();
@@ -126,6 +128,25 @@ export class WorkQueue {
     // Being worked on: done() queues it again, so no two workers ever hold the same key.
     if (this.#processing.has(key)) return;
     this.#push(key);
+  }
+
+  /**
+   * Adds the key ahead of the keys waiting (or moves it there): for a key whose turn at something
+   * shared and one-at-a-time has come, which should not wait behind everything queued meanwhile.
+   */
+  addFirst(key: string): void {
+    if (this.#shuttingDown) return;
+    if (this.#dirty.has(key)) {
+      const at = this.#queue.indexOf(key);
+      if (at > 0) this.#queue.unshift(...this.#queue.splice(at, 1));
+      else if (at < 0) this.#first.add(key); // being worked on: first when done
+      return;
+    }
+    this.#metrics?.adds.inc({ name: this.name });
+    this.#dirty.add(key);
+    if (!this.#addedAt.has(key)) this.#addedAt.set(key, this.#clock.now());
+    if (this.#processing.has(key)) this.#first.add(key);
+    else this.#push(key, true);
   }
 
   /** Adds the key after ms (an earlier pending add-after of the same key wins). */
@@ -177,7 +198,7 @@ export class WorkQueue {
     if (started === undefined) return;
     this.#processing.delete(key);
     this.#metrics?.workDuration.observe({ name: this.name }, (this.#clock.now() - started) / 1000);
-    if (this.#dirty.has(key)) this.#push(key);
+    if (this.#dirty.has(key)) this.#push(key, this.#first.delete(key));
     this.#checkDrained();
   }
 
@@ -210,14 +231,15 @@ export class WorkQueue {
     });
   }
 
-  #push(key: string): void {
+  #push(key: string, first = false): void {
     const waiter = this.#waiters.shift();
     if (waiter) {
       this.#take(key);
       waiter(key);
       return;
     }
-    this.#queue.push(key);
+    if (first) this.#queue.unshift(key);
+    else this.#queue.push(key);
     this.#setDepth();
   }
 

@@ -44,6 +44,24 @@ describe("WorkQueue", () => {
     assert.deepEqual(await takeAll(queue), ["a", "b"]);
   });
 
+  test("addFirst puts a key ahead of those waiting, moves a waiting one there, and a key being worked goes first when done", async () => {
+    const queue = new WorkQueue({ name: "t" });
+    queue.add("a");
+    queue.add("b");
+    queue.addFirst("c");
+    queue.addFirst("b");
+    assert.deepEqual(await takeAll(queue), ["b", "c", "a"]);
+
+    queue.add("x");
+    const worked = await queue.get();
+    assert.equal(worked, "x");
+    queue.add("y");
+    queue.addFirst("x");
+    assert.equal(queue.len(), 1, "not queued while a worker holds it");
+    queue.done("x");
+    assert.deepEqual(await takeAll(queue), ["x", "y"]);
+  });
+
   test("a key added while it is being worked is not handed out twice, and is worked again after done", async () => {
     const queue = new WorkQueue({ name: "t" });
     queue.add("a");

@@ -30,7 +30,7 @@ import { selectorMatches } from "./label-selector.ts";
 import { ControllerMetrics } from "./metrics.ts";
 import { defaultRunnerPlanConfig, type RunnerPlanConfig } from "./runner-plan.ts";
 import { RunnerReconciler } from "./runner-reconciler.ts";
-import { defaultRunnerSetPlanConfig, type RunnerSetPlanConfig } from "./runnerset-plan.ts";
+import { defaultRunnerSetPlanConfig, mattersToRunnerSet, type RunnerSetPlanConfig } from "./runnerset-plan.ts";
 import { NAMESPACE_INDEX, OWNER_INDEX, RunnerSetReconciler } from "./runnerset-reconciler.ts";
 import type { RunnerObject, RunnerSetObject } from "./types.ts";
 
@@ -39,6 +39,11 @@ export const REPORTING_CONTROLLER = "octorun.github.io/controller";
 
 /** creationTimestamp is the apiserver's clock, whole seconds: allowance for the difference. */
 const CLOCK_SKEW_MS = 2_000;
+/**
+ * A RunnerSet plans over all its Runners: the changes of many Runners in a short while (a scale-up,
+ * a burst of jobs) are planned together, at most this often.
+ */
+const SET_COALESCE_MS = 100;
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
@@ -172,6 +177,7 @@ export class Controller {
       // A lease is taken only after the earlier leader's ran out, and a leader that cannot renew
       // stops before that: no one else registers a Runner created after this process led.
       soleRegistrarSince: () => (this.#leadingSince === undefined ? undefined : this.#leadingSince + CLOCK_SKEW_MS),
+      enqueue: (key) => this.runnerQueue.addFirst(key),
     });
     this.runnerSetReconciler = new RunnerSetReconciler({
       client,
@@ -236,6 +242,7 @@ export class Controller {
     this.runners.on("add", enqueueRunner);
     this.runners.on("update", (old, r) => {
       this.runnerQueue.add(objectKey(r));
+      if (!mattersToRunnerSet(old, r)) return;
       this.#enqueueSetsOf(r);
       if (old.metadata.labels !== r.metadata.labels) this.#enqueueSetsOf(old);
     });
@@ -266,12 +273,13 @@ export class Controller {
     const namespace = runner.metadata.namespace ?? "";
     const owner = runner.metadata.ownerReferences?.find((o) => o.controller);
     if (owner) {
-      if (owner.kind === RUNNER_SET_RESOURCE.kind) this.runnerSetQueue.add(`${namespace}/${owner.name}`);
+      if (owner.kind === RUNNER_SET_RESOURCE.kind)
+        this.runnerSetQueue.addAfter(`${namespace}/${owner.name}`, SET_COALESCE_MS);
       return;
     }
     for (const set of this.runnerSets.list()) {
       if (set.metadata.namespace === namespace && selectorMatches(set.spec.selector, runner.metadata.labels)) {
-        this.runnerSetQueue.add(objectKey(set));
+        this.runnerSetQueue.addAfter(objectKey(set), SET_COALESCE_MS);
       }
     }
   }

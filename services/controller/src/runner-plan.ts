@@ -15,6 +15,7 @@ import { type Condition, type ConditionUpdate, findCondition, setCondition } fro
 import { githubRunnerName } from "./runner-naming.ts";
 import { buildRunnerPod, podFailureMessage, podReady, type RegistrationMode, safeToEvict } from "./runner-pod.ts";
 import { type RunnerObject, type RunnerStatus, timeOf } from "./types.ts";
+import type { UnseenWrites } from "./unseen-writes.ts";
 
 /** What the controller knows about the runner's Secret (never its content). */
 export interface SecretFacts {
@@ -22,6 +23,9 @@ export interface SecretFacts {
   hasCredentials: boolean;
   /** Token mode: when the registration token expires (epoch ms). */
   tokenExpiresAt?: number | undefined;
+  /** JIT mode: the runner id (and OS) GitHub gave at registration, kept on the Secret until spec.id holds it. */
+  runnerId?: number | undefined;
+  runnerOs?: string | undefined;
 }
 
 /** The answer GitHub gave for this runner last time the controller asked. */
@@ -60,6 +64,10 @@ export interface RunnerFacts {
   writtenId?: number | undefined;
   /** This process has begun registering the runner (a Secret of its own may exist from then on). */
   registrationBegun?: boolean;
+  /** When a routine status write of a starting runner was first put off (status-write.ts). */
+  statusDeferredSince?: number | undefined;
+  /** Writes of this process the caches have not shown yet: the next plan waits for them. */
+  unseen?: UnseenWrites | undefined;
 }
 
 export const emptyFacts = (): RunnerFacts => ({
@@ -89,6 +97,8 @@ export interface RunnerPlanConfig {
   registrationBackoffMaxMs: number;
   /** Deleting an Active runner: look again after this long. */
   activeDeletionRequeueMs: number;
+  /** A starting runner's routine progress is written at most this long after its last write (status-write.ts). */
+  pendingStatusDeferMs: number;
 }
 
 export const defaultRunnerPlanConfig: RunnerPlanConfig = {
@@ -104,6 +114,7 @@ export const defaultRunnerPlanConfig: RunnerPlanConfig = {
   registrationBackoffBaseMs: 2_000,
   registrationBackoffMaxMs: 120_000,
   activeDeletionRequeueMs: 60_000,
+  pendingStatusDeferMs: 5_000,
 };
 
 export interface RunnerObservation {
@@ -122,13 +133,17 @@ export type RunnerAction =
   | { type: "createPod"; pod: V1Pod }
   | { type: "setSafeToEvict"; value: "true" | "false" }
   /** Ask GitHub about the runner (a fact for the next plan); `purpose` is for logs and metrics. */
-  | { type: "checkRunner"; purpose: "online" | "job"; githubName: string }
+  /** Asks GitHub about the runner (by id when known); its id and OS go into spec if spec lacks them. */
+  | { type: "checkRunner"; purpose: "online" | "job"; githubName: string; id?: number | undefined }
+  /** Writes the id (and OS) from the JIT Secret to spec: the runner left Pending without an online check. */
+  | { type: "recordRegistration"; id: number; os?: string | undefined }
   | { type: "stopPod"; reason: string }
   | { type: "deleteRegistration"; id: number }
   | { type: "deletePod" }
   | { type: "deleteSecret" }
   | { type: "removeFinalizer" }
-  | { type: "event"; eventType: "Normal" | "Warning"; reason: string; message: string };
+  /** `withStatus`: says what the new status says; recorded once that status is written (not again if the write fails). */
+  | { type: "event"; eventType: "Normal" | "Warning"; reason: string; message: string; withStatus?: boolean };
 
 export interface RunnerPlan {
   actions: RunnerAction[];
@@ -166,7 +181,7 @@ function planDeletion({ runner, pod, secret, facts, config }: RunnerObservation)
   }
   const actions: RunnerAction[] = [];
   // A Complete ephemeral runner was removed by GitHub after its job: no call needed.
-  const id = runner.spec.id;
+  const id = runner.spec.id ?? secret?.runnerId;
   if (id !== undefined && status.phase !== "Complete" && !facts.registrationRemoved) {
     actions.push({ type: "deleteRegistration", id });
   }
@@ -201,7 +216,7 @@ function transition(
 ): void {
   if (draft.status.phase === phase) return;
   draft.status.phase = phase;
-  draft.actions.push({ type: "event", eventType: warning ? "Warning" : "Normal", reason, message });
+  draft.actions.push({ type: "event", eventType: warning ? "Warning" : "Normal", reason, message, withStatus: true });
 }
 
 function planLife(observation: RunnerObservation): RunnerPlan {
@@ -242,7 +257,13 @@ function planLife(observation: RunnerObservation): RunnerPlan {
   if (TERMINAL.has(status.phase)) return finish();
 
   // Registration: the Secret holds the JIT configuration (or registration token).
-  const registered = secret?.hasCredentials === true && (config.mode === "token" || runner.spec.id !== undefined);
+  // JIT: spec.id is written with spec.os once GitHub lists the runner (one write); until then the
+  // Secret carries the id.
+  const runnerId = runner.spec.id ?? secret?.runnerId;
+  const registered = secret?.hasCredentials === true && (config.mode === "token" || runnerId !== undefined);
+  if (runner.spec.id === undefined && secret?.runnerId !== undefined && status.phase !== "Pending") {
+    draft.actions.push({ type: "recordRegistration", id: secret.runnerId, os: secret.runnerOs });
+  }
   if (!registered && !pod) {
     const error = facts.lastRegistrationError;
     if (error && (error.permanent || facts.registrationFailures >= config.maxRegistrationFailures)) {
@@ -420,7 +441,7 @@ function planLife(observation: RunnerObservation): RunnerPlan {
         : answer.checkedAt + backoff(facts.onlineChecks, config.onlineCheckBaseMs, config.onlineCheckMaxMs),
       checkRetryAt(facts, config),
     );
-    if (now >= dueAt) draft.actions.push({ type: "checkRunner", purpose: "online", githubName });
+    if (now >= dueAt) draft.actions.push({ type: "checkRunner", purpose: "online", githubName, id: runnerId });
     else draft.requeue.push(dueAt - now);
     return finish();
   }
@@ -461,11 +482,12 @@ function planLife(observation: RunnerObservation): RunnerPlan {
         eventType: "Normal",
         reason: Reasons.JobCompleted,
         message: "GitHub reports the runner no longer busy; its completed event never arrived.",
+        withStatus: true,
       });
       draft.requeue.push(config.completedGraceMs);
       return finish();
     }
-    if (now >= dueAt) draft.actions.push({ type: "checkRunner", purpose: "job", githubName });
+    if (now >= dueAt) draft.actions.push({ type: "checkRunner", purpose: "job", githubName, id: runnerId });
     else draft.requeue.push(dueAt - now);
     return finish();
   }

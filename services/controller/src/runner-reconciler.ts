@@ -36,6 +36,7 @@ import {
 } from "@octorun/kube";
 import { judgeGitHubError, outcomeOf } from "./github-errors.ts";
 import type { ControllerMetrics } from "./metrics.ts";
+import { RegistrationTurns } from "./registration-turns.ts";
 import { canonicalJson } from "./revisions.ts";
 import {
   emptyFacts,
@@ -48,7 +49,9 @@ import {
   secretMayExistUnseen,
 } from "./runner-plan.ts";
 import { runnerOwnerReference, runnerSecretName } from "./runner-pod.ts";
+import { statusWriteDelay } from "./status-write.ts";
 import type { RunnerObject } from "./types.ts";
+import { noteWrite, stillUnseen } from "./unseen-writes.ts";
 
 export interface RunnerReconcilerOptions {
   client: KubeClient;
@@ -66,11 +69,17 @@ export interface RunnerReconcilerOptions {
    * leads, and any earlier leader has noticed it does not. Undefined while that is not known.
    */
   soleRegistrarSince?: () => number | undefined;
+  /** Runners asking GitHub to register them at once; the rest wait their turn without holding a worker (default 8). */
+  registrationsAtOnce?: number;
+  /** Puts a Runner's key first on the work queue: how a Runner whose registration turn came is woken. */
+  enqueue?: (key: string) => void;
 }
 
 /** Re-plans after a GitHub answer within one reconcile, at most this often. */
 const MAX_ROUNDS = 4;
 const BUSY_RETRY_MS = 30_000;
+/** Longest wait for the caches to show this process's own writes before planning without them. */
+const UNSEEN_WAIT_MS = 30_000;
 
 export class RunnerReconciler implements Reconciler {
   readonly #o: RunnerReconcilerOptions;
@@ -79,11 +88,21 @@ export class RunnerReconciler implements Reconciler {
   /** GitHub facts by Runner uid. */
   readonly #facts = new Map<string, RunnerFacts>();
   readonly #uidByKey = new Map<string, string>();
+  readonly #turns: RegistrationTurns;
 
   constructor(options: RunnerReconcilerOptions) {
     this.#o = options;
     this.#logger = options.logger ?? silentLogger;
     this.#now = options.now ?? Date.now;
+    this.#turns = new RegistrationTurns({
+      limit: options.registrationsAtOnce ?? 8,
+      wake: (key) => options.enqueue?.(key),
+    });
+  }
+
+  /** Runners waiting for their turn to register. */
+  get registrationsWaiting(): number {
+    return this.#turns.waiting;
   }
 
   /** Facts of a Runner, for tests and the job-event fallback. */
@@ -92,6 +111,15 @@ export class RunnerReconciler implements Reconciler {
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {
+    const turn = { waiting: false };
+    try {
+      return await this.#reconcile(key, turn);
+    } finally {
+      this.#turns.settle(key, turn.waiting);
+    }
+  }
+
+  async #reconcile(key: string, turn: { waiting: boolean }): Promise<ReconcileResult> {
     const cached = this.#o.runners.get(key);
     if (!cached) {
       this.#forgetKey(key);
@@ -103,10 +131,22 @@ export class RunnerReconciler implements Reconciler {
     this.#facts.set(uid, facts);
     this.#uidByKey.set(key, uid);
     const { namespace = "", name = "" } = current.metadata;
+    const podOf = () => ownedBy(this.#o.pods.getByName(namespace, name), uid);
+    const secretOf = () => ownedBy(this.#o.secrets.getByName(namespace, runnerSecretName(name)), uid);
+
+    const now = this.#now();
+    facts.unseen = stillUnseen(
+      facts.unseen,
+      { generation: current.metadata.generation, podUid: podOf()?.metadata?.uid, secretUid: secretOf()?.metadata?.uid },
+      now,
+      UNSEEN_WAIT_MS,
+    );
+    // The watch event of the unseen write wakes this Runner; the requeue only bounds the wait.
+    if (facts.unseen) return requeueAfter(facts.unseen.since + UNSEEN_WAIT_MS - now);
 
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      const pod = ownedBy(this.#o.pods.getByName(namespace, name), uid);
-      const secret = ownedBy(this.#o.secrets.getByName(namespace, runnerSecretName(name)), uid);
+      const pod = podOf();
+      const secret = secretOf();
       const plan = planRunner({
         runner: current,
         pod,
@@ -117,6 +157,11 @@ export class RunnerReconciler implements Reconciler {
       });
       let replan = false;
       for (const action of plan.actions) {
+        if (action.type === "event" && action.withStatus) continue;
+        if (action.type === "register" && !this.#turns.take(key)) {
+          turn.waiting = true;
+          return done(); // woken when its turn comes
+        }
         const outcome = await this.#execute(action, current, facts, pod);
         if (outcome.runner) current = outcome.runner;
         if (outcome.result) return outcome.result;
@@ -132,6 +177,17 @@ export class RunnerReconciler implements Reconciler {
       if (current.metadata.deletionTimestamp) {
         if (!(current.metadata.finalizers ?? []).includes(RUNNER_FINALIZER)) this.#facts.delete(uid);
       } else if (!podCreated && canonicalJson(plan.status) !== canonicalJson(current.status ?? {})) {
+        const now = this.#now();
+        const delay = statusWriteDelay(current.status, plan.status, {
+          now,
+          deferredSince: facts.statusDeferredSince,
+          deferMs: this.#o.config.pendingStatusDeferMs,
+        });
+        if (delay > 0) {
+          facts.statusDeferredSince ??= now;
+          return requeueAfter(Math.min(delay, plan.requeueAfterMs ?? delay));
+        }
+        facts.statusDeferredSince = undefined;
         // Optimistic lock: a job event written meanwhile makes this fail (409) and the Runner is planned again.
         current = await patchStatus<RunnerObject>(
           this.#o.client,
@@ -140,6 +196,11 @@ export class RunnerReconciler implements Reconciler {
           { ...plan.status },
           { optimisticLock: true },
         );
+        for (const action of plan.actions) {
+          if (action.type === "event" && action.withStatus) {
+            this.#event(current, action.eventType, action.reason, action.message);
+          }
+        }
       }
       return plan.requeueAfterMs !== undefined ? requeueAfter(plan.requeueAfterMs) : done();
     }
@@ -154,10 +215,15 @@ export class RunnerReconciler implements Reconciler {
 
   #secretFacts(secret: V1Secret): SecretFacts {
     const key = this.#o.config.mode === "jit" ? JIT_CONFIG_SECRET_KEY : REGISTRATION_TOKEN_SECRET_KEY;
-    const expires = secret.metadata?.annotations?.[TOKEN_EXPIRES_AT_ANNOTATION];
+    const annotations = secret.metadata?.annotations ?? {};
+    const expires = annotations[TOKEN_EXPIRES_AT_ANNOTATION];
+    const id = Number(annotations[RUNNER_ID_ANNOTATION]);
     return {
       hasCredentials: Boolean(secret.data?.[key] || secret.stringData?.[key]),
       tokenExpiresAt: expires ? Date.parse(expires) : undefined,
+      runnerId: Number.isSafeInteger(id) && id > 0 ? id : undefined,
+      // A JIT answer says "unknown" until the runner first connects.
+      runnerOs: annotations[RUNNER_OS_ANNOTATION] !== "unknown" ? annotations[RUNNER_OS_ANNOTATION] : undefined,
     };
   }
 
@@ -213,7 +279,8 @@ export class RunnerReconciler implements Reconciler {
       }
       case "createPod":
         try {
-          await client.create(Pods, action.pod);
+          const created = await client.create<V1Pod>(Pods, action.pod);
+          facts.unseen = noteWrite(facts.unseen, { podUid: created.metadata?.uid }, this.#now());
         } catch (error) {
           if (!isAlreadyExists(error)) throw error;
         }
@@ -229,7 +296,7 @@ export class RunnerReconciler implements Reconciler {
         return {};
       case "checkRunner": {
         const gh = await this.#clientFor(runner);
-        const id = runner.spec.id;
+        const id = action.id;
         let found: Awaited<ReturnType<GitHubRunnerClient["getRunner"]>>;
         try {
           found =
@@ -259,10 +326,14 @@ export class RunnerReconciler implements Reconciler {
           busy: found?.busy ?? false,
         };
         let updated: RunnerObject | undefined;
-        if (found && (runner.spec.id === undefined || (found.os && runner.spec.os !== found.os))) {
+        if (
+          found &&
+          (runner.spec.id === undefined || (found.os && found.os !== "unknown" && runner.spec.os !== found.os))
+        ) {
           updated = await client.mergePatch<RunnerObject>(Runners, namespace, name, {
             spec: { id: found.id, os: found.os },
           });
+          facts.unseen = noteWrite(facts.unseen, { generation: updated.metadata.generation }, this.#now());
         }
         this.#logger.debug("asked GitHub about a runner", {
           key,
@@ -271,6 +342,14 @@ export class RunnerReconciler implements Reconciler {
           busy: facts.github.busy,
         });
         return { ...(updated ? { runner: updated } : {}), replan: true };
+      }
+      case "recordRegistration": {
+        const updated = await client.mergePatch<RunnerObject>(Runners, namespace, name, {
+          spec: { id: action.id, ...(action.os ? { os: action.os } : {}) },
+        });
+        facts.writtenId = action.id;
+        facts.unseen = noteWrite(facts.unseen, { generation: updated.metadata.generation }, this.#now());
+        return { runner: updated };
       }
       case "stopPod":
         this.#event(runner, "Normal", "RunnerStopped", `Stopping the runner Pod: ${action.reason}.`);
@@ -336,6 +415,7 @@ export class RunnerReconciler implements Reconciler {
     const { namespace = "", name = "" } = runner.metadata;
     const updated = await this.#o.client.mergePatch<RunnerObject>(Runners, namespace, name, { spec: registered });
     facts.writtenId = registered.id;
+    facts.unseen = noteWrite(facts.unseen, { generation: updated.metadata.generation }, this.#now());
     return { runner: updated };
   }
 
@@ -356,6 +436,8 @@ export class RunnerReconciler implements Reconciler {
       if (existing) return this.#finishRegistration(runner, facts, existing);
     }
     facts.registrationBegun = true;
+    // The turn covers GitHub's answer only: the writes that follow need not hold up the next runner.
+    const endTurn = () => this.#turns.settle(`${namespace}/${name}`, false);
     const labels = githubRunnerLabels(runner.metadata.labels);
     const secretMeta = {
       name: secretName,
@@ -363,7 +445,6 @@ export class RunnerReconciler implements Reconciler {
       labels: { [RUNNER_NAME_LABEL]: name },
       ownerReferences: [runnerOwnerReference(runner)],
     };
-    let updated: RunnerObject | undefined;
     try {
       const gh = await this.#clientFor(runner);
       if (config.mode === "jit") {
@@ -374,27 +455,27 @@ export class RunnerReconciler implements Reconciler {
             group: runner.spec.group,
             workFolder: runner.spec.workdir,
           }),
-        );
+        ).finally(endTurn);
         const annotations = {
           [RUNNER_ID_ANNOTATION]: String(jit.runner.id),
           ...(jit.runner.os ? { [RUNNER_OS_ANNOTATION]: jit.runner.os } : {}),
         };
-        await client.create(Secrets, {
+        const secret = await client.create<V1Secret>(Secrets, {
           metadata: { ...secretMeta, annotations },
           type: "Opaque",
           data: { [JIT_CONFIG_SECRET_KEY]: Buffer.from(jit.encodedJitConfig).toString("base64") },
         } as V1Secret);
-        updated = await client.mergePatch<RunnerObject>(Runners, namespace, name, {
-          spec: { id: jit.runner.id, ...(jit.runner.os ? { os: jit.runner.os } : {}) },
-        });
-        facts.writtenId = jit.runner.id;
+        facts.unseen = noteWrite(facts.unseen, { secretUid: secret.metadata?.uid }, this.#now());
       } else {
-        const token = await this.#github("createRegistrationToken", () => gh.createRegistrationToken());
-        await client.create(Secrets, {
+        const token = await this.#github("createRegistrationToken", () => gh.createRegistrationToken()).finally(
+          endTurn,
+        );
+        const secret = await client.create<V1Secret>(Secrets, {
           metadata: { ...secretMeta, annotations: { [TOKEN_EXPIRES_AT_ANNOTATION]: token.expiresAt } },
           type: "Opaque",
           data: { [REGISTRATION_TOKEN_SECRET_KEY]: Buffer.from(token.token).toString("base64") },
         } as V1Secret);
+        facts.unseen = noteWrite(facts.unseen, { secretUid: secret.metadata?.uid }, this.#now());
       }
     } catch (error) {
       if (isAlreadyExists(error)) return {};
@@ -414,7 +495,7 @@ export class RunnerReconciler implements Reconciler {
     facts.registrationFailures = 0;
     facts.lastRegistrationError = undefined;
     this.#event(runner, "Normal", "Registered", `Registered with GitHub as ${githubName}.`, "Register");
-    return updated ? { runner: updated } : {};
+    return {};
   }
 }
 

@@ -5,7 +5,14 @@ import type { V1ControllerRevision } from "@kubernetes/client-node";
 import { API_VERSION, REVISION_HASH_LABEL, Reasons, RUNNER_SET_RESOURCE, RunnerSetConditionTypes } from "@octorun/api";
 import { type Condition, setCondition } from "@octorun/kube";
 import { selectorMatches, selectorString } from "./label-selector.ts";
-import { findRevisionOf, nextRevisionNumber, revisionData, revisionName, templateHash } from "./revisions.ts";
+import {
+  canonicalJson,
+  findRevisionOf,
+  nextRevisionNumber,
+  revisionData,
+  revisionName,
+  templateHash,
+} from "./revisions.ts";
 import { backoff } from "./runner-plan.ts";
 import {
   type RunnerObject,
@@ -79,6 +86,20 @@ type Phase = "Pending" | "Idle" | "Active" | "Complete" | "Failed";
 const phaseOf = (runner: RunnerObject): Phase => runner.status?.phase ?? "Pending";
 const controllerOf = (runner: RunnerObject) => runner.metadata.ownerReferences?.find((o) => o.controller);
 const created = (runner: RunnerObject) => timeOf(runner.metadata.creationTimestamp);
+
+/**
+ * Whether a change of a Runner can change what its RunnerSet plans: its phase, whether its job is
+ * recorded, its labels, owner or deletion. Not its conditions or spec.id (most of a Runner's writes).
+ */
+export function mattersToRunnerSet(old: RunnerObject, next: RunnerObject): boolean {
+  return (
+    phaseOf(old) !== phaseOf(next) ||
+    Boolean(old.status?.job) !== Boolean(next.status?.job) ||
+    old.metadata.deletionTimestamp !== next.metadata.deletionTimestamp ||
+    controllerOf(old)?.uid !== controllerOf(next)?.uid ||
+    canonicalJson(old.metadata.labels ?? {}) !== canonicalJson(next.metadata.labels ?? {})
+  );
+}
 
 /** The owner reference a RunnerSet puts on its Runners and ControllerRevisions. */
 export function runnerSetOwnerReference(runnerSet: RunnerSetObject) {

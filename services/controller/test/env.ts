@@ -261,7 +261,14 @@ export async function startControllerProcess(
     : "ignore";
   const child = spawn(
     NODE,
-    [...imageNodeFlags(ROOT, "controller"), join(ROOT, "services", "controller", "src", "index.ts")],
+    [
+      ...imageNodeFlags(ROOT, "controller"),
+      // A CPU profile of the controller, written when it stops (`node --cpu-prof`).
+      ...(process.env.OCTORUN_CONTROLLER_PROFILE_DIR
+        ? ["--cpu-prof", `--cpu-prof-dir=${process.env.OCTORUN_CONTROLLER_PROFILE_DIR}`]
+        : []),
+      join(ROOT, "services", "controller", "src", "index.ts"),
+    ],
     {
       env: {
         ...process.env,

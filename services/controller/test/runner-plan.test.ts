@@ -339,3 +339,49 @@ describe("runner plan: deletion", () => {
     assert.deepEqual(planRunner(observe({ runner: r })).actions, []);
   });
 });
+
+describe("runner plan: the runner id GitHub gave at registration", () => {
+  const unrecorded = runner({
+    spec: { url: "https://github.com/acme" },
+    status: { phase: "Pending", runnerName: "n" },
+  });
+  const jitSecret = { hasCredentials: true, runnerId: 42, runnerOs: undefined };
+  test("a JIT Secret with the id counts as registered before spec.id is written: the Pod, not a second registration", () => {
+    assert.deepEqual(types(observe({ runner: unrecorded, secret: jitSecret })), ["createPod"]);
+  });
+  test("the online check asks GitHub by that id (and writes spec.id with spec.os)", () => {
+    const ready = pod("Running", true);
+    (ready.status?.conditions?.[0] as { lastTransitionTime?: unknown }).lastTransitionTime = new Date(
+      NOW,
+    ).toISOString();
+    const plan = planRunner(observe({ runner: unrecorded, secret: jitSecret, pod: ready, now: NOW + 60_000 }));
+    assert.deepEqual(
+      plan.actions.filter((a) => a.type === "checkRunner"),
+      [{ type: "checkRunner", purpose: "online", githubName: "n", id: 42 }],
+    );
+  });
+  test("a runner that left Pending without an online check records the id from its Secret", () => {
+    const active = runner({
+      spec: { url: "https://github.com/acme" },
+      status: { phase: "Active", runnerName: "n", job: { id: 1, assignedAt: new Date(NOW).toISOString() } },
+    });
+    const plan = planRunner(
+      observe({ runner: active, secret: { ...jitSecret, runnerOs: "linux" }, pod: pod("Running", true) }),
+    );
+    assert.deepEqual(
+      plan.actions.filter((a) => a.type === "recordRegistration"),
+      [{ type: "recordRegistration", id: 42, os: "linux" }],
+    );
+  });
+  test("deleting an unrecorded runner removes the registration by the Secret's id", () => {
+    const deleting = runner({
+      spec: { url: "https://github.com/acme" },
+      metadata: { deletionTimestamp: new Date(NOW) },
+      status: { phase: "Idle", runnerName: "n" },
+    });
+    assert.deepEqual(
+      planRunner(observe({ runner: deleting, secret: jitSecret })).actions.find((a) => a.type === "deleteRegistration"),
+      { type: "deleteRegistration", id: 42 },
+    );
+  });
+});

@@ -6,6 +6,7 @@ import { canonicalJson, revisionData, templateHash } from "../src/revisions.ts";
 import {
   defaultRunnerSetPlanConfig,
   emptyRunnerSetFacts,
+  mattersToRunnerSet,
   planRunnerSet,
   type RunnerSetObservation,
 } from "../src/runnerset-plan.ts";
@@ -280,6 +281,57 @@ describe("label selectors", () => {
         ],
       }),
       "a=1,b=2,c in (x,y),!d",
+    );
+  });
+});
+
+describe("which Runner changes a RunnerSet plans for", () => {
+  const base = member("r1", "Idle");
+  const changed = (over: (r: RunnerObject) => void) => {
+    const next = structuredClone(base);
+    over(next);
+    return mattersToRunnerSet(base, next);
+  };
+  test("phase, job, labels, owner and deletion matter", () => {
+    assert.equal(
+      changed((r) => {
+        r.status = { ...r.status, phase: "Active" };
+      }),
+      true,
+    );
+    assert.equal(
+      changed((r) => {
+        r.status = { ...r.status, job: { id: 1 } };
+      }),
+      true,
+    );
+    assert.equal(
+      changed((r) => {
+        r.metadata.labels = { ...r.metadata.labels, team: "x" };
+      }),
+      true,
+    );
+    assert.equal(
+      changed((r) => {
+        r.metadata.ownerReferences = [];
+      }),
+      true,
+    );
+    assert.equal(
+      changed((r) => {
+        r.metadata.deletionTimestamp = "2026-01-02T04:00:00Z" as unknown as Date;
+      }),
+      true,
+    );
+  });
+  test("conditions, spec.id and the resourceVersion do not", () => {
+    assert.equal(
+      changed((r) => {
+        r.spec = { ...r.spec, id: 42, os: "linux" };
+        r.metadata.resourceVersion = "99";
+        r.status = { ...r.status, conditions: [] };
+      }),
+      false,
     );
   });
 });
