@@ -1,8 +1,8 @@
-// When a Runner's new status is written. A phase change, and anything that went wrong, is written
-// at once. The routine progress of a starting runner (its Pod scheduled and Ready, GitHub not
-// listing it online yet, the generation its spec writes bumped) waits up to a few seconds: a
-// runner that starts quickly goes from no status straight to Idle in one write, and one that takes
-// its time still shows where it is. Each status write costs the apiserver a full update of the
+// When a Runner's new status is written. A phase change (the first Pending included), and anything
+// that went wrong, is written at once. The routine progress of a starting runner (its Pod
+// scheduled and Ready, GitHub not listing it online yet, the generation its spec writes bumped)
+// waits up to a few seconds: a runner that starts quickly goes from Pending to Idle in two writes,
+// and one that takes its time still shows where it is. Each status write costs the apiserver a full update of the
 // Runner and a watch event to every client.
 
 import { Reasons } from "@octorun/api";
@@ -21,8 +21,9 @@ export function statusWriteDelay(
   next: RunnerStatus,
   o: { now: number; deferredSince: number | undefined; deferMs: number },
 ): number {
-  const phase = current?.phase ?? "Pending";
-  if ((next.phase ?? "Pending") !== phase || phase !== "Pending") return 0;
+  // A Runner shows Pending from its first status on: only progress within Pending waits.
+  const phase = current?.phase;
+  if (next.phase !== phase || phase !== "Pending") return 0;
   const before = new Map((current?.conditions as Condition[] | undefined)?.map((c) => [c.type, c]) ?? []);
   for (const c of (next.conditions as Condition[] | undefined) ?? []) {
     const old = before.get(c.type);

@@ -19,11 +19,11 @@ describe("status write delay", () => {
     ["a phase change is written at once", pending(), { phase: "Idle" }, o, 0],
     ["a runner with no status yet going straight to Idle: at once", undefined, { phase: "Idle" }, o, 0],
     [
-      "a starting runner's first status (Pod pending) waits",
+      "a starting runner's first status (Pending) is written at once",
       undefined,
       pending(cond("PodReady", "False", "RunnerPodPending")),
       o,
-      5_000,
+      0,
     ],
     [
       "Pod Ready while Pending waits for what comes next",
@@ -49,14 +49,14 @@ describe("status write delay", () => {
     ],
     [
       "a write put off 3 s ago waits only the rest",
-      undefined,
+      pending(),
       pending(cond("PodReady", "True", "RunnerPodReady")),
       { ...o, deferredSince: 7_000 },
       2_000,
     ],
     [
       "a write put off long enough goes now",
-      undefined,
+      pending(),
       pending(cond("PodReady", "True", "RunnerPodReady")),
       { ...o, deferredSince: 4_000 },
       0,
