@@ -100,11 +100,6 @@ export class RunnerReconciler implements Reconciler {
     });
   }
 
-  /** Runners waiting for their turn to register. */
-  get registrationsWaiting(): number {
-    return this.#turns.waiting;
-  }
-
   /** Facts of a Runner, for tests and the job-event fallback. */
   factsOf(uid: string): RunnerFacts | undefined {
     return this.#facts.get(uid);
