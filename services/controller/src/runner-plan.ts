@@ -132,8 +132,10 @@ export type RunnerAction =
   | { type: "refreshToken" }
   | { type: "createPod"; pod: V1Pod }
   | { type: "setSafeToEvict"; value: "true" | "false" }
-  /** Ask GitHub about the runner (a fact for the next plan); `purpose` is for logs and metrics. */
-  /** Asks GitHub about the runner (by id when known); its id and OS go into spec if spec lacks them. */
+  /**
+   * Ask GitHub about the runner (a fact for the next plan), by id when known; its id and OS go into
+   * spec if spec lacks them. `purpose` is for logs and metrics.
+   */
   | { type: "checkRunner"; purpose: "online" | "job"; githubName: string; id?: number | undefined }
   /** Writes the id (and OS) from the JIT Secret to spec: the runner left Pending without an online check. */
   | { type: "recordRegistration"; id: number; os?: string | undefined }
@@ -510,13 +512,18 @@ export function backoff(failures: number, baseMs: number, maxMs: number): number
   return Math.min(maxMs, baseMs * 2 ** Math.min(failures - 1, 30));
 }
 
-/** The JIT Secret's runner id and OS, when the Runner's spec does not hold them yet. */
-export function registrationToFinish(runner: RunnerObject, secret: V1Secret): { id: number; os?: string } | undefined {
+/** The runner id and OS GitHub gave at registration, as the JIT Secret's annotations keep them. */
+export function registrationOnSecret(secret: V1Secret): { id: number; os?: string } | undefined {
   const annotations = secret.metadata?.annotations ?? {};
   const id = Number(annotations[RUNNER_ID_ANNOTATION]);
-  if (runner.spec.id !== undefined || !Number.isSafeInteger(id) || id <= 0) return undefined;
+  if (!Number.isSafeInteger(id) || id <= 0) return undefined;
   const os = annotations[RUNNER_OS_ANNOTATION];
   return os ? { id, os } : { id };
+}
+
+/** The JIT Secret's runner id and OS, when the Runner's spec does not hold them yet. */
+export function registrationToFinish(runner: RunnerObject, secret: V1Secret): { id: number; os?: string } | undefined {
+  return runner.spec.id === undefined ? registrationOnSecret(secret) : undefined;
 }
 
 /**

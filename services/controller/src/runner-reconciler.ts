@@ -44,6 +44,7 @@ import {
   type RunnerAction,
   type RunnerFacts,
   type RunnerPlanConfig,
+  registrationOnSecret,
   registrationToFinish,
   type SecretFacts,
   secretMayExistUnseen,
@@ -129,15 +130,15 @@ export class RunnerReconciler implements Reconciler {
     const podOf = () => ownedBy(this.#o.pods.getByName(namespace, name), uid);
     const secretOf = () => ownedBy(this.#o.secrets.getByName(namespace, runnerSecretName(name)), uid);
 
-    const now = this.#now();
+    const startedAt = this.#now();
     facts.unseen = stillUnseen(
       facts.unseen,
       { generation: current.metadata.generation, podUid: podOf()?.metadata?.uid, secretUid: secretOf()?.metadata?.uid },
-      now,
+      startedAt,
       UNSEEN_WAIT_MS,
     );
     // The watch event of the unseen write wakes this Runner; the requeue only bounds the wait.
-    if (facts.unseen) return requeueAfter(facts.unseen.since + UNSEEN_WAIT_MS - now);
+    if (facts.unseen) return requeueAfter(facts.unseen.since + UNSEEN_WAIT_MS - startedAt);
 
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const pod = podOf();
@@ -210,15 +211,14 @@ export class RunnerReconciler implements Reconciler {
 
   #secretFacts(secret: V1Secret): SecretFacts {
     const key = this.#o.config.mode === "jit" ? JIT_CONFIG_SECRET_KEY : REGISTRATION_TOKEN_SECRET_KEY;
-    const annotations = secret.metadata?.annotations ?? {};
-    const expires = annotations[TOKEN_EXPIRES_AT_ANNOTATION];
-    const id = Number(annotations[RUNNER_ID_ANNOTATION]);
+    const expires = secret.metadata?.annotations?.[TOKEN_EXPIRES_AT_ANNOTATION];
+    const registration = registrationOnSecret(secret);
     return {
       hasCredentials: Boolean(secret.data?.[key] || secret.stringData?.[key]),
       tokenExpiresAt: expires ? Date.parse(expires) : undefined,
-      runnerId: Number.isSafeInteger(id) && id > 0 ? id : undefined,
+      runnerId: registration?.id,
       // A JIT answer says "unknown" until the runner first connects.
-      runnerOs: annotations[RUNNER_OS_ANNOTATION] !== "unknown" ? annotations[RUNNER_OS_ANNOTATION] : undefined,
+      runnerOs: registration?.os !== "unknown" ? registration?.os : undefined,
     };
   }
 

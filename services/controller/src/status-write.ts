@@ -2,8 +2,8 @@
 // that went wrong, is written at once. The routine progress of a starting runner (its Pod
 // scheduled and Ready, GitHub not listing it online yet, the generation its spec writes bumped)
 // waits up to a few seconds: a runner that starts quickly goes from Pending to Idle in two writes,
-// and one that takes its time still shows where it is. Each status write costs the apiserver a full update of the
-// Runner and a watch event to every client.
+// and one that takes its time still shows where it is. Each status write costs the apiserver a full
+// update of the Runner and a watch event to every client.
 
 import { Reasons } from "@octorun/api";
 import type { Condition } from "@octorun/kube";
