@@ -3,9 +3,10 @@
 // loop creating the same Runners, Secrets and Pods and writing the same status directly, with no
 // controller and no GitHub, at the same write concurrency.
 import type { V1Pod } from "@kubernetes/client-node";
+import { JIT_CONFIG_SECRET_KEY, RUNNER_ID_ANNOTATION, RUNNER_NAME_LABEL, RUNNER_OS_ANNOTATION } from "@octorun/api";
 import { KubeClient, Pods, patchStatus, Secrets } from "@octorun/kube";
 import { defineBenchmark, waitFor } from "@octorun/testkit";
-import { buildRunnerPod } from "../../services/controller/src/runner-pod.ts";
+import { buildRunnerPod, runnerOwnerReference, runnerSecretName } from "../../services/controller/src/runner-pod.ts";
 import type { RunnerObject, RunnerSetObject } from "../../services/controller/src/types.ts";
 import {
   RunnerSets,
@@ -17,9 +18,11 @@ import {
   stopProcess,
 } from "../../services/controller/test/env.ts";
 import { profileApiserver } from "./apiserver-profile.ts";
-import { apiserverRequests, requestsPer } from "./apiserver-requests.ts";
+import { apiserverRequests, meanLatencies, requestsPer } from "./apiserver-requests.ts";
 import { commandOf, measureCpu } from "./cpu-time.ts";
+import { garbageCollectorWatchesRunners } from "./garbage-collector.ts";
 import { readHistogram } from "./histogram-reading.ts";
+import { watchRunnerStages } from "./runner-stages.ts";
 
 const SCALE_NS = "scale";
 const FLOOR_NS = "floor";
@@ -33,13 +36,22 @@ export default defineBenchmark({
     const world = await startWorld({ namespaces: [SCALE_NS, FLOOR_NS], kwokNodes: Math.ceil(n / 100) + 1 });
     try {
       const client = new KubeClient(world.cp.kubeConfig, { fieldManager: "bench" });
+      const waitedFrom = performance.now();
+      await garbageCollectorWatchesRunners(client, FLOOR_NS);
+      report.note(
+        `waited ${((performance.now() - waitedFrom) / 1000).toFixed(1)} s for the garbage collector to watch Runners before measuring`,
+      );
       const controlPlane = Object.fromEntries(world.cp.pids().map((pid) => [commandOf(pid), pid]));
       const floorBefore = await apiserverRequests(world.cp);
       const floorCpu = measureCpu({ "bench (floor client)": process.pid, ...controlPlane });
+      // The same watches look on in both phases.
+      const floorStages = await watchRunnerStages(client, FLOOR_NS);
       const floorProfile = profileApiserver(world.cp, "runnerset-scale-floor", 8);
       const floorS = await floor(client, n, world.orgUrl);
       await floorProfile;
       report.note(`CPU during the floor (share of one core): ${floorCpu()}`);
+      report.note(`floor stages per runner: ${await floorStages.summary(n)}`);
+      await floorStages.stop();
       const floorAfter = await apiserverRequests(world.cp);
       const controller = await startControllerProcess(world, {
         WATCH_NAMESPACE: SCALE_NS,
@@ -54,6 +66,7 @@ export default defineBenchmark({
         // A scale-up in a running system: the controller has led for a few seconds (right after it
         // starts, it asks the apiserver for each new Runner's Secret before registering it).
         await new Promise((resolve) => setTimeout(resolve, 3_000));
+        const stages = await watchRunnerStages(client, SCALE_NS);
         const scaleProfile = profileApiserver(world.cp, "runnerset-scale-controller", 16);
         const started = performance.now();
         const startedAt = Date.now();
@@ -79,6 +92,8 @@ export default defineBenchmark({
           `scale-up timeline: ${[...milestones].map(([label, at]) => `${label} at ${at.toFixed(1)} s`).join(", ")}, 100% Idle at ${scaleS.toFixed(1)} s`,
         );
         report.note(`CPU during the scale-up (share of one core): ${cpu()}`);
+        report.note(`scale-up stages per runner: ${await stages.summary(n)}`);
+        await stages.stop();
         await scaleProfile;
         const scaleAfter = await apiserverRequests(world.cp);
         report.figure(short ? `scale_0_to_${n}_s` : "scale_0_to_500_s", scaleS, "s");
@@ -106,8 +121,20 @@ export default defineBenchmark({
             `JIT registration round trip as the controller saw it: mean ${jitRoundTrip.meanMs.toFixed(1)} ms, p99 ≤ ${jitRoundTrip.quantileBoundMs(0.99)} ms (${((jitRoundTrip.meanMs * jitRoundTrip.count) / 1000).toFixed(1)} s in all, one at a time)`,
           );
         }
+        const describe = (name: string, labels: string) => {
+          const h = readHistogram(controllerMetrics, name, labels);
+          return h
+            ? `${h.count} × mean ${h.meanMs.toFixed(1)} ms (p99 ≤ ${h.quantileBoundMs(0.99)} ms)`
+            : "not reported";
+        };
+        report.note(
+          `the controller's Runner queue: waits ${describe("workqueue_queue_duration_seconds", 'name="runner"')}, reconciles ${describe("workqueue_work_duration_seconds", 'name="runner"')}; online checks ${describe("octorun_github_request_duration_seconds", 'operation="actions/get-self-hosted-runner-for-org"')}`,
+        );
         report.note(`apiserver requests per runner, floor: ${requestsPer(floorBefore, floorAfter, n)}`);
         report.note(`apiserver requests per runner, controller: ${requestsPer(floorAfter, scaleAfter, n)}`);
+        report.note(
+          `the apiserver's mean time per write, floor: ${meanLatencies(floorBefore, floorAfter, n / 2)}; controller: ${meanLatencies(floorAfter, scaleAfter, n / 2)}`,
+        );
         report.note(
           `${n} runners on ${Math.ceil(n / 100) + 1} kwok nodes; the controller made ${calls} GitHub requests (${(calls / n).toFixed(2)} per runner: JIT config + online check); write concurrency ${CONCURRENCY}`,
         );
@@ -124,12 +151,22 @@ export default defineBenchmark({
 async function floor(client: KubeClient, n: number, url: string): Promise<number> {
   const started = performance.now();
   await parallel(n, async (i) => {
-    const manifest = runnerManifest(FLOOR_NS, `floor-${i}`, url);
+    // The objects the controller ends with; what it learns from GitHub (the id, the OS) the floor
+    // writes at once.
+    const manifest = runnerManifest(FLOOR_NS, `floor-${i}`, url, { id: 100_000 + i, os: "linux" });
     manifest.metadata.finalizers = ["runner.octorun.github.io/controller"];
     const runner = await client.create<RunnerObject>(Runners, manifest);
+    const name = runner.metadata.name ?? "";
     await client.create(Secrets, {
-      metadata: { name: `floor-${i}-registration-token`, namespace: FLOOR_NS },
-      data: { jitconfig: Buffer.from("not-a-real-config").toString("base64") },
+      metadata: {
+        name: runnerSecretName(name),
+        namespace: FLOOR_NS,
+        labels: { [RUNNER_NAME_LABEL]: name },
+        annotations: { [RUNNER_ID_ANNOTATION]: String(100_000 + i), [RUNNER_OS_ANNOTATION]: "linux" },
+        ownerReferences: [runnerOwnerReference(runner)],
+      },
+      type: "Opaque",
+      data: { [JIT_CONFIG_SECRET_KEY]: Buffer.from("not-a-real-config").toString("base64") },
     });
     await client.create(Pods, buildRunnerPod({ runner, githubName: `floor-${i}`, mode: "jit" }));
   });
@@ -151,6 +188,7 @@ async function floor(client: KubeClient, n: number, url: string): Promise<number
     await patchStatus(client, Runners, runner, {
       phase: "Idle",
       runnerName: runner.metadata.name,
+      observedGeneration: runner.metadata.generation,
       conditions: [
         {
           type: "runner.octorun.github.io/Online",

@@ -174,7 +174,10 @@ class GitHubClientImpl implements GitHubClient {
     if (!transport) {
       let shared = this.budgets.get(key);
       if (!shared) {
-        shared = { budget: new RateBudget(budgetLabel), gate: new RequestGate() };
+        shared = {
+          budget: new RateBudget(budgetLabel),
+          gate: new RequestGate({ maxConcurrentWrites: this.config.writesAtOnce }),
+        };
         this.budgets.set(key, shared);
       }
       transport = new GitHubTransport({

@@ -118,6 +118,11 @@ export interface GitHubClientConfig {
   /** Metrics go here (one registry per process); none when absent. */
   registry?: Registry;
   rateLimit?: Partial<RateLimitPolicy>;
+  /**
+   * Writes (registrations, JIT configurations, deletions) in flight at once per installation or
+   * token (default 1, as GitHub's best practices ask).
+   */
+  writesAtOnce?: number;
   /** Structured logger (winston-like); tokens are never passed to it. */
   logger?: { debug(message: string, meta?: object): void; warn(message: string, meta?: object): void };
   /** For tests: the clock and the sleep the rate limiter uses. */

@@ -242,6 +242,19 @@ describe("GitHub client against the simulator", () => {
     assert.ok(Math.abs((reads[0]?.at ?? 0) - (reads[1]?.at ?? 0)) < 100, "reads are not serialized");
   });
 
+  test("writesAtOnce lets that many writes of one installation overlap, and no more", async () => {
+    const github = createGitHubClient({ auth: appAuth(), writesAtOnce: 2 });
+    const org = await github.forUrl(`${sim.url}/acme`);
+    await org.runnerGroupId("Default");
+    sim.clearRequests();
+    sim.injectFault({ operation: JIT.org, delayMs: 150, times: 4 });
+    await Promise.all([1, 2, 3, 4].map((i) => org.generateJitConfig({ name: `pair-${i}`, labels: ["self-hosted"] })));
+    const writes = sim.requests({ operationId: JIT.org }).map((w) => ({ from: w.at, to: w.at + w.durationMs }));
+    assert.equal(writes.length, 4);
+    const overlapping = (at: number) => writes.filter((w) => w.from <= at && at < w.to).length;
+    assert.equal(Math.max(...writes.map((w) => overlapping(w.from))), 2, "two at a time, never three");
+  });
+
   test("typed errors: forbidden with the permission GitHub named, not found, authentication, server error after bounded retries", async () => {
     const weakId = sim.addInstallation({ appId: app.appId, account: "other", permissions: { metadata: "read" } });
     const weak = createGitHubClient({ auth: { ...appAuth(), installationId: weakId } });

@@ -4,7 +4,7 @@ import { RequestGate } from "../src/request-gate.ts";
 
 describe("RequestGate", () => {
   test("at most maxConcurrent at once; one write at a time; releasing lets the next in, in order", async () => {
-    const gate = new RequestGate(2);
+    const gate = new RequestGate({ maxConcurrent: 2 });
     const order: string[] = [];
     const take = (name: string, write: boolean) =>
       gate.acquire(write).then((release) => {
@@ -30,5 +30,23 @@ describe("RequestGate", () => {
     const again = await Promise.all([take("a", false), take("b", false)]);
     assert.deepEqual(order.slice(-2), ["a", "b"]);
     for (const r of again) r();
+  });
+
+  test("maxConcurrentWrites lets that many writes in at once, and never more", async () => {
+    const gate = new RequestGate({ maxConcurrent: 10, maxConcurrentWrites: 3 });
+    let inFlight = 0;
+    let most = 0;
+    await Promise.all(
+      Array.from({ length: 12 }, async () => {
+        const release = await gate.acquire(true);
+        inFlight += 1;
+        most = Math.max(most, inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        inFlight -= 1;
+        release();
+      }),
+    );
+    assert.equal(most, 3);
+    assert.throws(() => new RequestGate({ maxConcurrentWrites: 0 }), /at least one write/);
   });
 });

@@ -24,6 +24,7 @@ if (import.meta.main) {
         auth,
         registry,
         logger,
+        writesAtOnce: config.GITHUB_WRITES_AT_ONCE,
         ...(config.GITHUB_API_URL ? { apiBaseUrl: config.GITHUB_API_URL } : {}),
       });
       const bus = new BusConnection({ ...busConnectionOptions(config, `octorun-${SERVICE}`), logger });

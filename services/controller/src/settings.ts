@@ -48,6 +48,14 @@ export const controllerSettings: ConfigSchema = mergeSchemas(busSettings, webhoo
       description: "the App installation (default: discovered per owner)",
     },
     GITHUB_TOKEN: { type: "string", secret: true, description: "a personal access token (instead of a GitHub App)" },
+    GITHUB_WRITES_AT_ONCE: {
+      type: "integer",
+      minimum: 1,
+      maximum: 8,
+      default: 1,
+      description:
+        "GitHub writes (JIT configurations, registration tokens, runner deletions) in flight at once per installation or token; more than 1 for GitHub Enterprise Server without rate limits",
+    },
     RUNNER_REGISTRATION: {
       type: "string",
       enum: ["jit", "token"],
@@ -81,6 +89,7 @@ export interface ControllerConfig extends BusConfig, WebhookRedeliveryConfig {
   GITHUB_APP_PRIVATE_KEY?: string;
   GITHUB_APP_INSTALLATION_ID?: number;
   GITHUB_TOKEN?: string;
+  GITHUB_WRITES_AT_ONCE: number;
   RUNNER_REGISTRATION: "jit" | "token";
   RUNNER_WORKERS: number;
   RUNNERSET_WORKERS: number;
