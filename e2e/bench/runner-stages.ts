@@ -14,8 +14,8 @@ export async function watchRunnerStages(client: KubeClient, namespace: string) {
   const seen = new Map<string, Map<Stage, number>>();
   const mark = (name: string | undefined, stage: Stage) => {
     if (!name) return;
-    let stages = seen.get(name);
-    if (!stages) seen.set(name, (stages = new Map()));
+    const stages = seen.get(name) ?? new Map<Stage, number>();
+    seen.set(name, stages);
     if (!stages.has(stage)) stages.set(stage, performance.now());
   };
   const runners = new Informer<RunnerObject>({ client, type: Runners, namespace, relistMs: 0 });
