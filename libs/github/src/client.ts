@@ -5,6 +5,7 @@ import { createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { App } from "@octokit/app";
 import { Octokit } from "@octokit/core";
+import { EndpointPace, pointsPerMinuteFor } from "./endpoint-pace.ts";
 import { GitHubConfigError } from "./errors.ts";
 import { GitHubMetrics } from "./metrics.ts";
 import { RateBudget } from "./rate-limit.ts";
@@ -50,7 +51,10 @@ class GitHubClientImpl implements GitHubClient {
   private readonly apps = new Map<string, App>();
   private readonly installations = new Map<string, Promise<number>>();
   private readonly transports = new Map<string, GitHubTransport>();
-  private readonly budgets = new Map<string, { budget: RateBudget; gate: RequestGate }>();
+  private readonly budgets = new Map<
+    string,
+    { budget: RateBudget; gate: RequestGate; pace: EndpointPace | undefined }
+  >();
   private readonly groupCache = new Map<string, { id: Promise<number>; expires: number }>();
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -113,6 +117,7 @@ class GitHubClientImpl implements GitHubClient {
     const app = this.app(baseUrl);
     const auth = this.config.auth as { appId: number | string };
     return this.transport(
+      baseUrl,
       `app:${auth.appId}@${baseUrl}`,
       `app:${auth.appId}`,
       (route, params) => app.octokit.request(route, params) as Promise<RawResponse>,
@@ -148,6 +153,7 @@ class GitHubClientImpl implements GitHubClient {
     if (auth.type === "token") {
       // One budget per token (GitHub counts per user) and API host.
       return this.transport(
+        target.apiBaseUrl,
         `token@${target.apiBaseUrl}`,
         "token",
         (route, params) =>
@@ -158,7 +164,7 @@ class GitHubClientImpl implements GitHubClient {
     const installationId = await this.installationIdFor(target);
     const key = `installation:${installationId}@${target.apiBaseUrl}`;
     let octokit: Promise<Octokit> | undefined;
-    return this.transport(key, `installation:${installationId}`, async (route, params) => {
+    return this.transport(target.apiBaseUrl, key, `installation:${installationId}`, async (route, params) => {
       octokit ??= this.app(target.apiBaseUrl)
         .getInstallationOctokit(installationId)
         .catch((error: unknown) => {
@@ -169,14 +175,17 @@ class GitHubClientImpl implements GitHubClient {
     });
   }
 
-  private transport(key: string, budgetLabel: string, request: RequestFn): GitHubTransport {
+  private transport(apiBaseUrl: string, key: string, budgetLabel: string, request: RequestFn): GitHubTransport {
     let transport = this.transports.get(key);
     if (!transport) {
       let shared = this.budgets.get(key);
       if (!shared) {
+        const pointsPerMinute = pointsPerMinuteFor(apiBaseUrl, this.config.endpointPointsPerMinute);
         shared = {
           budget: new RateBudget(budgetLabel),
           gate: new RequestGate({ maxConcurrentWrites: this.config.writesAtOnce }),
+          pace:
+            pointsPerMinute > 0 ? new EndpointPace({ pointsPerMinute, now: this.now, sleep: this.sleep }) : undefined,
         };
         this.budgets.set(key, shared);
       }
@@ -184,6 +193,7 @@ class GitHubClientImpl implements GitHubClient {
         request,
         budget: shared.budget,
         gate: shared.gate,
+        pace: shared.pace,
         metrics: this.metrics,
         policy: this.policy,
         now: this.now,

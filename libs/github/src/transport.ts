@@ -2,6 +2,8 @@
 // budget is blocked by a rate limit (or gives up with GitHubRateLimitError when the wait is longer
 // than the policy allows), retries 5xx and network errors a bounded number of times with back-off,
 // maps error responses to typed errors, and records metrics.
+
+import type { EndpointPace } from "./endpoint-pace.ts";
 import { GitHubRateLimitError, GitHubServerError } from "./errors.ts";
 import { toGitHubError } from "./http-errors.ts";
 import type { GitHubMetrics } from "./metrics.ts";
@@ -24,6 +26,9 @@ export const defaultPolicy: RateLimitPolicy = {
   secondaryFallbackMs: 60_000,
 };
 
+/** What a request costs against GitHub's points per endpoint per minute. */
+const READ_POINTS = 1;
+const WRITE_POINTS = 5;
 /** Rate-limit refusals one call sits out before it reports GitHubRateLimitError instead. */
 const MAX_RATE_LIMIT_ROUNDS = 3;
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -33,6 +38,8 @@ export interface TransportOptions {
   budget: RateBudget;
   /** Concurrency limits of the budget (shared by every client of the installation). */
   gate: RequestGate;
+  /** Points per endpoint per minute of the budget (GitHub's secondary limit); none when unlimited. */
+  pace: EndpointPace | undefined;
   metrics: GitHubMetrics;
   policy: RateLimitPolicy;
   now: () => number;
@@ -62,6 +69,12 @@ export class GitHubTransport {
     for (;;) {
       let info: ResponseInfo;
       let cause: unknown;
+      // Every attempt costs points: GitHub counts requests, not operations.
+      const pacedMs = (await this.options.pace?.take(route, write ? WRITE_POINTS : READ_POINTS)) ?? 0;
+      if (pacedMs > 0) {
+        metrics.waits.inc({ kind: "endpoint_pace" });
+        logger?.debug("paced to GitHub's points per endpoint", { operation, waitedMs: pacedMs });
+      }
       const release = await this.options.gate.acquire(write);
       try {
         await this.waitTurn(operation);

@@ -123,6 +123,12 @@ export interface GitHubClientConfig {
    * token (default 1, as GitHub's best practices ask).
    */
   writesAtOnce?: number;
+  /**
+   * Points spent per REST endpoint per minute at most, per installation or token (GitHub's
+   * secondary limit: 900; a GET costs 1 point, a write 5). Default: 900 for api.github.com, no
+   * limit for other hosts (GitHub Enterprise Server has none unless its admin sets one); 0: no limit.
+   */
+  endpointPointsPerMinute?: number;
   /** Structured logger (winston-like); tokens are never passed to it. */
   logger?: { debug(message: string, meta?: object): void; warn(message: string, meta?: object): void };
   /** For tests: the clock and the sleep the rate limiter uses. */

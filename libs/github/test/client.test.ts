@@ -255,6 +255,26 @@ describe("GitHub client against the simulator", () => {
     assert.equal(Math.max(...writes.map((w) => overlapping(w.from))), 2, "two at a time, never three");
   });
 
+  test("requests are paced to the points per endpoint per minute: a write costs 5", async () => {
+    let clock = Date.now();
+    const slept: number[] = [];
+    const github = createGitHubClient({
+      auth: appAuth(),
+      endpointPointsPerMinute: 12,
+      now: () => clock,
+      sleep: async (ms) => {
+        slept.push(ms);
+        clock += ms;
+      },
+    });
+    const org = await github.forUrl(`${sim.url}/acme`);
+    await org.runnerGroupId("Default");
+    sim.clearRequests();
+    for (const i of [1, 2, 3]) await org.generateJitConfig({ name: `paced-${i}`, labels: ["self-hosted"] });
+    assert.deepEqual(slept, [15_000], "two writes fit in 12 points; the third waits 15 s for the 3 it lacks");
+    assert.equal(sim.requests({ operationId: JIT.org }).length, 3);
+  });
+
   test("typed errors: forbidden with the permission GitHub named, not found, authentication, server error after bounded retries", async () => {
     const weakId = sim.addInstallation({ appId: app.appId, account: "other", permissions: { metadata: "read" } });
     const weak = createGitHubClient({ auth: { ...appAuth(), installationId: weakId } });

@@ -25,6 +25,9 @@ if (import.meta.main) {
         registry,
         logger,
         writesAtOnce: config.GITHUB_WRITES_AT_ONCE,
+        ...(config.GITHUB_ENDPOINT_POINTS_PER_MINUTE !== undefined
+          ? { endpointPointsPerMinute: config.GITHUB_ENDPOINT_POINTS_PER_MINUTE }
+          : {}),
         ...(config.GITHUB_API_URL ? { apiBaseUrl: config.GITHUB_API_URL } : {}),
       });
       const bus = new BusConnection({ ...busConnectionOptions(config, `octorun-${SERVICE}`), logger });

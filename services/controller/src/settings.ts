@@ -56,6 +56,12 @@ export const controllerSettings: ConfigSchema = mergeSchemas(busSettings, webhoo
       description:
         "GitHub writes (JIT configurations, registration tokens, runner deletions) in flight at once per installation or token; more than 1 for GitHub Enterprise Server without rate limits",
     },
+    GITHUB_ENDPOINT_POINTS_PER_MINUTE: {
+      type: "integer",
+      minimum: 0,
+      description:
+        "GitHub points spent per REST endpoint per minute at most (a GET costs 1, a write 5; 0: no limit); default 900, GitHub's secondary limit, for api.github.com and no limit for GitHub Enterprise Server",
+    },
     RUNNER_REGISTRATION: {
       type: "string",
       enum: ["jit", "token"],
@@ -90,6 +96,7 @@ export interface ControllerConfig extends BusConfig, WebhookRedeliveryConfig {
   GITHUB_APP_INSTALLATION_ID?: number;
   GITHUB_TOKEN?: string;
   GITHUB_WRITES_AT_ONCE: number;
+  GITHUB_ENDPOINT_POINTS_PER_MINUTE?: number;
   RUNNER_REGISTRATION: "jit" | "token";
   RUNNER_WORKERS: number;
   RUNNERSET_WORKERS: number;
