@@ -338,14 +338,8 @@ export class RunnerReconciler implements Reconciler {
         });
         return { ...(updated ? { runner: updated } : {}), replan: true };
       }
-      case "recordRegistration": {
-        const updated = await client.mergePatch<RunnerObject>(Runners, namespace, name, {
-          spec: { id: action.id, ...(action.os ? { os: action.os } : {}) },
-        });
-        facts.writtenId = action.id;
-        facts.unseen = noteWrite(facts.unseen, { generation: updated.metadata.generation }, this.#now());
-        return { runner: updated };
-      }
+      case "recordRegistration":
+        return { runner: await this.#writeRegistration(runner, facts, { id: action.id, os: action.os }) };
       case "stopPod":
         this.#event(runner, "Normal", "RunnerStopped", `Stopping the runner Pod: ${action.reason}.`);
         try {
@@ -407,11 +401,17 @@ export class RunnerReconciler implements Reconciler {
   async #finishRegistration(runner: RunnerObject, facts: RunnerFacts, secret: V1Secret) {
     const registered = registrationToFinish(runner, secret);
     if (!registered || facts.writtenId === registered.id) return {};
+    return { runner: await this.#writeRegistration(runner, facts, registered) };
+  }
+
+  /** Writes the registration's id (and OS, when known) to spec; the next plan waits to see it. */
+  async #writeRegistration(runner: RunnerObject, facts: RunnerFacts, registration: { id: number; os?: string }) {
     const { namespace = "", name = "" } = runner.metadata;
-    const updated = await this.#o.client.mergePatch<RunnerObject>(Runners, namespace, name, { spec: registered });
-    facts.writtenId = registered.id;
+    const spec = { id: registration.id, ...(registration.os ? { os: registration.os } : {}) };
+    const updated = await this.#o.client.mergePatch<RunnerObject>(Runners, namespace, name, { spec });
+    facts.writtenId = registration.id;
     facts.unseen = noteWrite(facts.unseen, { generation: updated.metadata.generation }, this.#now());
-    return { runner: updated };
+    return updated;
   }
 
   async #register(runner: RunnerObject, facts: RunnerFacts, githubName: string) {
@@ -442,6 +442,7 @@ export class RunnerReconciler implements Reconciler {
     };
     try {
       const gh = await this.#clientFor(runner);
+      let credentials: { annotations: Record<string, string>; data: Record<string, string> };
       if (config.mode === "jit") {
         const jit = await this.#github("generateJitConfig", () =>
           gh.generateJitConfig({
@@ -451,27 +452,28 @@ export class RunnerReconciler implements Reconciler {
             workFolder: runner.spec.workdir,
           }),
         ).finally(endTurn);
-        const annotations = {
-          [RUNNER_ID_ANNOTATION]: String(jit.runner.id),
-          ...(jit.runner.os ? { [RUNNER_OS_ANNOTATION]: jit.runner.os } : {}),
-        };
-        const secret = await client.create<V1Secret>(Secrets, {
-          metadata: { ...secretMeta, annotations },
-          type: "Opaque",
+        credentials = {
+          annotations: {
+            [RUNNER_ID_ANNOTATION]: String(jit.runner.id),
+            ...(jit.runner.os ? { [RUNNER_OS_ANNOTATION]: jit.runner.os } : {}),
+          },
           data: { [JIT_CONFIG_SECRET_KEY]: Buffer.from(jit.encodedJitConfig).toString("base64") },
-        } as V1Secret);
-        facts.unseen = noteWrite(facts.unseen, { secretUid: secret.metadata?.uid }, this.#now());
+        };
       } else {
         const token = await this.#github("createRegistrationToken", () => gh.createRegistrationToken()).finally(
           endTurn,
         );
-        const secret = await client.create<V1Secret>(Secrets, {
-          metadata: { ...secretMeta, annotations: { [TOKEN_EXPIRES_AT_ANNOTATION]: token.expiresAt } },
-          type: "Opaque",
+        credentials = {
+          annotations: { [TOKEN_EXPIRES_AT_ANNOTATION]: token.expiresAt },
           data: { [REGISTRATION_TOKEN_SECRET_KEY]: Buffer.from(token.token).toString("base64") },
-        } as V1Secret);
-        facts.unseen = noteWrite(facts.unseen, { secretUid: secret.metadata?.uid }, this.#now());
+        };
       }
+      const secret = await client.create<V1Secret>(Secrets, {
+        metadata: { ...secretMeta, annotations: credentials.annotations },
+        type: "Opaque",
+        data: credentials.data,
+      } as V1Secret);
+      facts.unseen = noteWrite(facts.unseen, { secretUid: secret.metadata?.uid }, this.#now());
     } catch (error) {
       if (isAlreadyExists(error)) return {};
       const judged = judgeGitHubError(error, this.#now());
