@@ -21,6 +21,7 @@ export class ConversionError extends Error {
 const V1ALPHA2_ONLY: Record<string, readonly (readonly string[])[]> = {
   [RUNNER_RESOURCE.kind]: [
     ["spec", "evictionPolicy"],
+    ["spec", "labels"],
     ["status", "observedGeneration"],
     ["status", "runnerName"],
     ["status", "job"],
@@ -29,6 +30,7 @@ const V1ALPHA2_ONLY: Record<string, readonly (readonly string[])[]> = {
     ["spec", "revisionHistoryLimit"],
     ["spec", "updateStrategy"],
     ["spec", "template", "spec", "evictionPolicy"],
+    ["spec", "template", "spec", "labels"],
     ["status", "currentRevision"],
     ["status", "nextRevision"],
     ["status", "collisionCount"],

@@ -20,12 +20,19 @@ export {
 } from "./crd.ts";
 export type { ObjectMeta, OwnerReference } from "./object-meta.ts";
 export {
+  ARCHITECTURE_LABELS,
   DEFAULT_GITHUB_LABEL_COUNT,
+  distinctiveJobLabel,
   githubLabelProblems,
   githubRunnerLabels,
   type LabelProblem,
   MAX_GITHUB_LABEL_LENGTH,
   MAX_GITHUB_LABELS,
+  OS_LABELS,
+  type RunnerLabelOffer,
+  type RunnerLabelSource,
+  runnerLabelOffer,
+  runnerTakesJob,
 } from "./runner-labels.ts";
 export {
   parseRunnerUrl,

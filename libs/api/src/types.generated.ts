@@ -894,6 +894,8 @@ export interface RunnerSpec {
   id?: number;
   /** Runner container image specification */
   image?: RunnerImage;
+  /** Plain GitHub runner labels (e.g. gpu, arm64), registered with the runner besides the key=value labels of its octorun.github.io/ metadata labels, so that a workflow's runs-on: [self-hosted, linux, gpu] can choose it. GitHub adds self-hosted and the runner's OS and architecture itself. */
+  labels?: Array<string>;
   /** OS type of the runner. Populated by the system. Read-only. */
   os?: string;
   /** Placement configuration to pass to kubernetes pod (affinity, node selector, etc). */

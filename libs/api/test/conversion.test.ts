@@ -28,6 +28,7 @@ const fullRunner: Runner = {
     group: "Default",
     workdir: "_work",
     evictionPolicy: "Never",
+    labels: ["gpu", "arm64"],
     image: { name: "ghcr.io/octorun/runner:v2.288.1", pullPolicy: "IfNotPresent", pullSecrets: [{ name: "pull" }] },
     placement: { nodeSelector: { a: "b" }, tolerations: [{ key: "k", operator: "Exists" }] },
     resources: { limits: { cpu: 1, memory: "1Gi" } },
@@ -60,7 +61,7 @@ const fullRunnerSet: RunnerSet = {
     selector: { matchLabels: { "octorun.github.io/runnerset": "rs" } },
     template: {
       metadata: { labels: { "octorun.github.io/runnerset": "rs" } },
-      spec: { url: "https://github.com/octorun", evictionPolicy: "Never" },
+      spec: { url: "https://github.com/octorun", evictionPolicy: "Never", labels: ["gpu"] },
     },
   },
   status: {
@@ -100,6 +101,8 @@ describe("conversion v1alpha2 → v1alpha1 → v1alpha2", () => {
       ]) {
         assert.ok(!text.includes(field), `${field} is still in the v1alpha1 spec/status`);
       }
+      const spec = down["spec"] as { labels?: unknown; template?: { spec?: { labels?: unknown } } };
+      assert.equal(spec.labels ?? spec.template?.spec?.labels, undefined, "spec.labels is v1alpha2-only");
     });
   }
 

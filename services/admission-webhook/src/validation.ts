@@ -37,7 +37,7 @@ export function validateRunner(request: AdmissionRequest, policy: ValidationPoli
   // before a rule existed can still be updated, e.g. to remove its finalizer.
   if (!oldSpec || !deepEqual(spec["url"], oldSpec["url"])) errors.push(...urlErrors(spec["url"], "spec.url", policy));
   const labels = labelsOf(runner);
-  if (!old || !deepEqual(labels, labelsOf(old))) errors.push(...labelErrors(labels, "metadata.labels"));
+  if (!old || !deepEqual(labels, labelsOf(old))) errors.push(...labelErrors({ labels, spec }, ""));
 
   const isController = isControllerIdentity(request.userInfo, policy);
   for (const field of SYSTEM_FIELDS) {
@@ -107,7 +107,7 @@ export function validateRunnerSet(request: AdmissionRequest, policy: ValidationP
   if (!oldTemplateSpec || !deepEqual(templateSpec["url"], oldTemplateSpec["url"])) {
     errors.push(...urlErrors(templateSpec["url"], "spec.template.spec.url", policy));
   }
-  errors.push(...labelErrors(templateLabels, "spec.template.metadata.labels"));
+  errors.push(...labelErrors({ labels: templateLabels, spec: templateSpec }, "spec.template."));
   for (const field of SYSTEM_FIELDS) {
     if (templateSpec[field] !== undefined) {
       errors.push(
@@ -143,14 +143,19 @@ function urlErrors(url: unknown, field: string, policy: ValidationPolicy): Field
   }
 }
 
-function labelErrors(labels: Record<string, string>, field: string): FieldError[] {
-  return githubLabelProblems(labels).map((problem) =>
-    invalid(
-      problem.key ? `${field}[${problem.key}]` : field,
-      problem.key ? labels[problem.key] : Object.keys(labels).length,
-      problem.message,
-    ),
-  );
+/** The GitHub labels of a Runner (prefix "") or a RunnerSet's template (prefix "spec.template."). */
+function labelErrors(
+  { labels, spec }: { labels: Record<string, string>; spec: JsonObject },
+  prefix: string,
+): FieldError[] {
+  const plain = Array.isArray(spec["labels"]) ? (spec["labels"] as string[]) : [];
+  return githubLabelProblems({ metadata: { labels }, spec: { labels: plain } }).map((problem) => {
+    if (problem.key !== undefined)
+      return invalid(`${prefix}metadata.labels[${problem.key}]`, labels[problem.key], problem.message);
+    if (problem.index !== undefined)
+      return invalid(`${prefix}spec.labels[${problem.index}]`, plain[problem.index], problem.message);
+    return invalid(`${prefix}spec.labels`, plain.length, problem.message);
+  });
 }
 
 function asFieldError(field: string, message: string): FieldError {

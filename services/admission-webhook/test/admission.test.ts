@@ -238,6 +238,17 @@ describe("Runner validation", () => {
       ),
       ["metadata.labels[octorun.github.io/gpu]"],
     ],
+    [
+      "plain labels that would be one GitHub label",
+      request("Runner", "CREATE", runner({ labels: ["gpu", "GPU"] })),
+      ["spec.labels[1]"],
+    ],
+    [
+      "a plain label with a comma (config.sh would split it)",
+      request("Runner", "CREATE", runner({ labels: ["a,b"] })),
+      ["spec.labels[0]"],
+    ],
+    ["plain labels GitHub takes", request("Runner", "CREATE", runner({ labels: ["gpu", "self-hosted"] })), []],
   ];
   for (const [name, req, fields] of cases) {
     test(`${name} → ${fields.length ? `refused naming ${fields.join(", ")}` : "allowed"}`, () => {
@@ -324,6 +335,20 @@ describe("RunnerSet validation", () => {
         }),
       ),
       ["spec.template.spec.url"],
+    ],
+    [
+      "a template whose plain label repeats a key=value label but for case",
+      request(
+        "RunnerSet",
+        "CREATE",
+        runnerSet({
+          template: {
+            metadata: { labels: { "octorun.github.io/runnerset": "rs" } },
+            spec: { url: "https://github.com/x", labels: ["RunnerSet=RS"] },
+          },
+        }),
+      ),
+      ["spec.template.metadata.labels[octorun.github.io/runnerset]"],
     ],
     [
       "a template with spec.id",

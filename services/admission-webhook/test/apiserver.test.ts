@@ -316,6 +316,7 @@ describe("validation through the apiserver", () => {
       runner("bad-labels", {}, { "octorun.github.io/gpu": "A", "octorun.github.io/GPU": "a" }),
       ["metadata.labels[octorun.github.io/gpu]"],
     ],
+    ["plain labels GitHub would take for one", runner("bad-plain", { labels: ["gpu", "Gpu"] }), ["spec.labels[1]"]],
   ];
   for (const [name, object, fields] of refusedRunners) {
     test(`a Runner with ${name} is refused naming ${fields.join(", ")}`, async () => {
@@ -339,6 +340,15 @@ describe("validation through the apiserver", () => {
     const result = await api("POST", path("runners"), runner("bad-policy", { evictionPolicy: "Sometimes" }));
     assert.equal(result.code, 422);
     assert.deepEqual(causes(result), ["spec.evictionPolicy"]);
+  });
+
+  test("plain labels the CRD schema refuses: a repeated one, one with a comma", async () => {
+    const repeated = await api("POST", path("runners"), runner("twice", { labels: ["gpu", "gpu"] }));
+    assert.equal(repeated.code, 422);
+    assert.deepEqual(causes(repeated), ["spec.labels[1]"]);
+    const comma = await api("POST", path("runners"), runner("comma", { labels: ["a,b"] }));
+    assert.equal(comma.code, 422);
+    assert.deepEqual(causes(comma), ["spec.labels[0]"]);
   });
 
   test("updating a Runner's spec is refused; metadata changes are allowed", async () => {
@@ -462,7 +472,7 @@ describe("validation through the apiserver", () => {
 
 describe("conversion through the apiserver", () => {
   test("v1alpha2-only fields survive a read and write through v1alpha1", async () => {
-    await api("POST", path("runners"), runner("roundtrip", { evictionPolicy: "Never" }));
+    await api("POST", path("runners"), runner("roundtrip", { evictionPolicy: "Never", labels: ["gpu", "arm64"] }));
     const status = {
       phase: "Active",
       runnerName: "octorun-test-roundtrip",
@@ -475,6 +485,7 @@ describe("conversion through the apiserver", () => {
     const v1 = await api("GET", path("runners", "v1alpha1", "roundtrip"));
     assert.equal(v1.body["apiVersion"], "octorun.github.io/v1alpha1");
     assert.equal((v1.body["spec"] as Record<string, unknown>)["evictionPolicy"], undefined);
+    assert.equal((v1.body["spec"] as Record<string, unknown>)["labels"], undefined);
     assert.deepEqual(v1.body["status"], { phase: "Active" });
 
     // An old client writes the v1alpha1 object back with a new label.
@@ -485,6 +496,7 @@ describe("conversion through the apiserver", () => {
 
     const v2 = await api("GET", path("runners", "v1alpha2", "roundtrip"));
     assert.equal((v2.body["spec"] as Record<string, unknown>)["evictionPolicy"], "Never");
+    assert.deepEqual((v2.body["spec"] as Record<string, unknown>)["labels"], ["gpu", "arm64"]);
     assert.deepEqual(v2.body["status"], status);
     assert.equal((v2.body["metadata"] as { labels: Record<string, string> }).labels["octorun.github.io/pool"], "big");
     assert.equal(JSON.stringify(v2.body["metadata"]).includes("conversion.octorun.github.io"), false);

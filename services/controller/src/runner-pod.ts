@@ -74,7 +74,7 @@ export function buildRunnerPod({ runner, githubName, mode }: RunnerPodInput): V1
   const env: V1EnvVar[] = [
     { name: "URL", value: spec.url },
     { name: "RUNNER_NAME", value: githubName },
-    { name: "RUNNER_LABELS", value: githubRunnerLabels(runner.metadata?.labels).join(",") },
+    { name: "RUNNER_LABELS", value: githubRunnerLabels(runner).join(",") },
     { name: "RUNNER_GROUP", value: spec.group ?? DEFAULT_RUNNER_GROUP },
     { name: "RUNNER_WORKDIR", value: spec.workdir ?? DEFAULT_WORKDIR },
     mode === "jit"

@@ -433,7 +433,7 @@ export class RunnerReconciler implements Reconciler {
     facts.registrationBegun = true;
     // The turn covers GitHub's answer only: the writes that follow need not hold up the next runner.
     const endTurn = () => this.#turns.settle(`${namespace}/${name}`, false);
-    const labels = githubRunnerLabels(runner.metadata.labels);
+    const labels = githubRunnerLabels(runner);
     const secretMeta = {
       name: secretName,
       namespace,

@@ -20,6 +20,7 @@ export interface RunnerSpecView {
   workdir?: string;
   image?: { name?: string; pullPolicy?: "Always" | "Never" | "IfNotPresent"; pullSecrets?: { name?: string }[] };
   evictionPolicy?: "Never" | "IfNotActive";
+  labels?: string[];
   placement?: { nodeSelector?: Record<string, string>; tolerations?: unknown[]; affinity?: unknown };
   resources?: unknown;
   serviceAccountName?: string;

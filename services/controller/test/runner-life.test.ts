@@ -91,6 +91,19 @@ describe("a Runner's life (JIT)", { timeout: 150_000 }, () => {
     assert.equal(await client().find(Secrets, NS, "alpha-registration-token"), undefined, "the Secret is deleted");
   });
 
+  test("plain spec.labels are registered with GitHub: a job asking runs-on [self-hosted, linux, gpu] runs on the Runner", async () => {
+    await client().create(Runners, runnerManifest(NS, "gpu", world.orgUrl, { labels: ["gpu", "cuda-12"] }));
+    const idle = await waitPhase("gpu", "Idle");
+    const names = world.sim.runner(idle.spec.id ?? 0)?.labels.map((l) => l.name) ?? [];
+    for (const label of ["gpu", "cuda-12", "runner=gpu"]) assert.ok(names.includes(label), `${label} in ${names}`);
+    const job = await world.sim.queueJob({ repository: "acme/app", labels: ["self-hosted", "linux", "gpu"] });
+    const active = await waitPhase("gpu", "Active");
+    assert.equal(active.status?.job?.id, job.id);
+    await completeJob(world, job.id, NS, "gpu");
+    await waitPhase("gpu", "Complete");
+    await client().delete(Runners, NS, "gpu");
+  });
+
   test("deleting an Active runner waits until its job ends", async () => {
     await client().create(Runners, runnerManifest(NS, "busy", world.orgUrl));
     await waitPhase("busy", "Idle");
@@ -247,7 +260,7 @@ describe("a Runner's life (JIT)", { timeout: 150_000 }, () => {
     });
     await token.start();
     try {
-      await client().create(Runners, runnerManifest(TOKEN_NS, "tok", world.orgUrl));
+      await client().create(Runners, runnerManifest(TOKEN_NS, "tok", world.orgUrl, { labels: ["gpu"] }));
       const secret = await waitFor("token Secret", () =>
         client().find<V1Secret>(Secrets, TOKEN_NS, "tok-registration-token"),
       );
@@ -258,6 +271,7 @@ describe("a Runner's life (JIT)", { timeout: 150_000 }, () => {
       const pod = await waitFor("token Pod", () => client().find<V1Pod>(Pods, TOKEN_NS, "tok"));
       const env = Object.fromEntries((pod.spec?.containers[0]?.env ?? []).map((e) => [e.name, e.value]));
       assert.equal(env.RUNNER_TOKEN_FILE, "/var/run/secrets/runner.octorun.github.io/registration-token/token");
+      assert.equal(env.RUNNER_LABELS, "gpu,runner=tok", "config.sh registers spec.labels and the key=value labels");
       // The runner in the Pod runs config.sh with RUNNER_NAME: GitHub then lists it, online.
       const named = await waitFor(
         "runner name chosen",
@@ -273,6 +287,10 @@ describe("a Runner's life (JIT)", { timeout: 150_000 }, () => {
         return r?.status?.phase === "Idle" ? r : undefined;
       });
       assert.equal(idle.spec.id, listed.id, "spec.id recorded from GitHub");
+      assert.ok(
+        listed.labels.some((l) => l.name === "gpu"),
+        "GitHub lists the runner with its plain label",
+      );
       await client().delete(Runners, TOKEN_NS, "tok");
       await waitFor("tok gone", async () => (await client().find(Runners, TOKEN_NS, "tok")) === undefined);
       assert.equal(world.sim.runner(listed.id), undefined, "the registration is removed");

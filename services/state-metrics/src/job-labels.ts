@@ -2,7 +2,7 @@
 // under (an allowlist of GitHub label names, sanitized as kube-state-metrics does), and which
 // RunnerSets could take it.
 
-import { githubRunnerLabels, type RunnerSet } from "@octorun/api";
+import { type RunnerLabelOffer, type RunnerSet, runnerLabelOffer, runnerTakesJob } from "@octorun/api";
 import { mapToPrometheusLabels } from "./label-names.ts";
 
 /** Longer label values are cut, so that one odd runs-on label cannot blow up a series. */
@@ -46,12 +46,11 @@ export function jobLabelValues(schema: JobLabelSchema, runsOn: readonly string[]
   return values;
 }
 
-/** What a RunnerSet's runners offer a job: their `key=value` GitHub labels and the GitHub scope they serve. */
+/** What a RunnerSet's runners offer a job: their GitHub labels and the GitHub scope they serve. */
 export interface RunnerSetOffer {
   namespace: string;
   name: string;
-  /** Lower-case `key=value` GitHub labels of the template. */
-  labels: ReadonlySet<string>;
+  labels: RunnerLabelOffer;
   scope: Scope | undefined;
 }
 
@@ -81,28 +80,21 @@ export function offerOf(set: RunnerSet): RunnerSetOffer {
   return {
     namespace: set.metadata?.namespace ?? "",
     name: set.metadata?.name ?? "",
-    labels: new Set(githubRunnerLabels(template?.metadata?.labels).map((label) => label.toLowerCase())),
+    labels: runnerLabelOffer(template),
     scope: scopeOf(template?.spec?.url),
   };
 }
 
 /**
- * Whether a RunnerSet's runners could take a job: the job asks for at least one `key=value`
- * label, the runners carry every `key=value` label it asks for, and the job's repository is in
- * the runners' scope. Plain labels (`self-hosted`, `linux`, `x64`) are the runner's defaults and
- * are not compared: the template does not say which operating system and architecture it runs.
+ * Whether a RunnerSet's runners could take a job: they would by GitHub's label rule
+ * (`runnerTakesJob`, the rule the controller registers runners by), and the job's repository is
+ * in the runners' scope.
  */
 export function offerAccepts(
   offer: RunnerSetOffer,
   job: { labels: readonly string[]; repository: string; owner: string },
 ): boolean {
-  let asked = 0;
-  for (const label of job.labels) {
-    if (!label.includes("=")) continue;
-    asked++;
-    if (!offer.labels.has(label.toLowerCase())) return false;
-  }
-  if (asked === 0 || !offer.scope) return false;
+  if (!offer.scope || !runnerTakesJob(offer.labels, job.labels)) return false;
   switch (offer.scope.kind) {
     case "enterprise":
       return true;

@@ -2,7 +2,7 @@
 // octorun's Runners (by RunnerSet), and the jobs still waiting for a runner, by allowlisted
 // runs-on labels and by the RunnerSets that could take them.
 
-import { JOB_CONCLUSIONS, type RunnerSet } from "@octorun/api";
+import { distinctiveJobLabel, JOB_CONCLUSIONS, type RunnerSet } from "@octorun/api";
 import { type JobEvent, jobActions } from "@octorun/bus";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { JobBook, type Placement, type RetentionMs } from "./job-book.ts";
@@ -96,28 +96,29 @@ export class JobMetrics {
     });
     new Gauge({
       name: "octorun_runnerset_queued_jobs",
-      help: "Jobs waiting for a runner that this RunnerSet's runners could take (runs-on key=value labels and repository scope match).",
+      help: "Jobs waiting for a runner that this RunnerSet's runners could take (every runs-on label is theirs, and the repository is in their scope).",
       labelNames: ["namespace", "runnerset"],
       registers,
       collect: function (this: Gauge<"namespace" | "runnerset">) {
         this.reset();
         const offers: RunnerSetOffer[] = [];
         for (const set of options.runnerSets()) offers.push(offerOf(set));
-        // Index the offers by label so that each waiting job is compared with a few RunnerSets, not all.
+        // Index the offers by label so that a waiting job that asks for a label of the runners' own
+        // is compared with a few RunnerSets, not all (one asking only for self-hosted, an OS or an
+        // architecture is compared with all).
         const byLabel = new Map<string, RunnerSetOffer[]>();
         const counts = new Map<RunnerSetOffer, number>();
         for (const offer of offers) {
           counts.set(offer, 0);
-          for (const label of offer.labels) {
+          for (const label of offer.labels.labels) {
             const list = byLabel.get(label);
             if (list) list.push(offer);
             else byLabel.set(label, [offer]);
           }
         }
         for (const job of book.queued()) {
-          const first = job.labels.find((label) => label.includes("="));
-          if (!first) continue;
-          for (const offer of byLabel.get(first.toLowerCase()) ?? []) {
+          const distinctive = distinctiveJobLabel(job.labels);
+          for (const offer of distinctive === undefined ? offers : (byLabel.get(distinctive) ?? [])) {
             if (offerAccepts(offer, job)) counts.set(offer, (counts.get(offer) ?? 0) + 1);
           }
         }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { RunnerSet } from "@octorun/api";
+import { webhookExamples } from "@octorun/testkit";
 import { Registry } from "prom-client";
 import { JobBook, type Placement } from "../src/job-book.ts";
 import { jobLabelSchema, jobLabelValues, offerAccepts, offerOf, scopeOf, splitRunsOnLabel } from "../src/job-labels.ts";
@@ -85,9 +86,9 @@ describe("runs-on labels", () => {
   ];
   for (const [url, want] of cases) test(`scope of ${url}`, () => assert.deepEqual(scopeOf(url), want));
 
-  const set = (url: string, labels: Record<string, string>): RunnerSet => ({
+  const set = (url: string, labels: Record<string, string>, plain?: string[]): RunnerSet => ({
     metadata: { namespace: "ci", name: "s" },
-    spec: { selector: {}, template: { metadata: { labels }, spec: { url } } },
+    spec: { selector: {}, template: { metadata: { labels }, spec: { url, ...(plain ? { labels: plain } : {}) } } },
   });
   const job = (labels: string[], repository = "octo-org/app", owner = "octo-org") => ({ labels, repository, owner });
   const accepts: [string, RunnerSet, ReturnType<typeof job>, boolean][] = [
@@ -110,9 +111,28 @@ describe("runs-on labels", () => {
       false,
     ],
     [
-      "no key=value label asked",
+      "self-hosted alone: any runner in scope",
       set("https://github.com/octo-org", { "octorun.github.io/runnerset": "linux" }),
       job(["self-hosted"]),
+      true,
+    ],
+    ["no label at all: no self-hosted runner", set("https://github.com/octo-org", {}, ["gpu"]), job([]), false],
+    [
+      "plain labels from spec.labels, with the runner's own self-hosted, OS and architecture",
+      set("https://github.com/octo-org", {}, ["gpu"]),
+      job(["self-hosted", "linux", "gpu"]),
+      true,
+    ],
+    [
+      "a plain label the runners lack",
+      set("https://github.com/octo-org", {}, ["gpu"]),
+      job(["self-hosted", "linux", "fpga"]),
+      false,
+    ],
+    [
+      "an OS other than the one spec.labels names",
+      set("https://github.com/octo-org", {}, ["linux"]),
+      job(["windows"]),
       false,
     ],
     [
@@ -227,12 +247,61 @@ describe("JobMetrics", () => {
     const { registry, metrics } = make();
     metrics.record(jobEvent("queued", 10));
     metrics.record(jobEvent("queued", 11));
-    metrics.record(jobEvent("queued", 12, { labels: ["windows"] }));
+    metrics.record(jobEvent("queued", 12, { labels: ["ubuntu-latest"] }));
     const text = await registry.metrics();
     assert.equal(sampleValue(text, "octorun_jobs_queued", { label_runnerset: "linux" }), 2);
     assert.equal(sampleValue(text, "octorun_jobs_queued", { label_runnerset: "" }), 1);
     assert.equal(sampleValue(text, "octorun_runnerset_queued_jobs", { namespace: "ci", runnerset: "linux" }), 2);
     assert.equal(sampleValue(text, "octorun_runnerset_queued_jobs", { namespace: "ci", runnerset: "idle" }), 0);
+  });
+
+  test("GitHub's example workflow_job payloads, with empty labels and self-hosted alone, count for the RunnerSets whose runners GitHub would give them", async () => {
+    const sets: RunnerSet[] = [
+      ["gpu", "https://github.com/octo-org", ["gpu", "db-app", "dc-03"]],
+      ["k8s", "https://github.com/lineville", ["k8s"]],
+      ["hello", "https://github.com/Codertocat/Hello-World", []],
+    ].map(([name, url, labels]) => ({
+      metadata: { namespace: "ci", name: name as string },
+      spec: { selector: {}, template: { spec: { url: url as string, labels: labels as string[] } } },
+    }));
+    const registry = new Registry();
+    const metrics = new JobMetrics({
+      registry,
+      labelsAllowlist: [],
+      placementOf: () => undefined,
+      runnerSets: () => sets,
+      now: () => t0,
+    });
+    const payloads = webhookExamples("workflow_job", { includeOutdated: true }).map((e) => e.payload);
+    const hello = payloads.find(
+      (p) => (p["repository"] as { full_name: string }).full_name === "Codertocat/Hello-World",
+    );
+    assert.ok(hello);
+    const variant = (labels: string[]) => {
+      const copy = structuredClone(hello);
+      (copy["workflow_job"] as { labels: string[] }).labels = labels;
+      return copy;
+    };
+    payloads.push(variant([]), variant(["self-hosted"]));
+    payloads.forEach((payload, i) => {
+      const job = payload["workflow_job"] as { labels: string[] };
+      const repository = payload["repository"] as { full_name: string; owner: { login: string } };
+      // Each as a job still waiting for a runner.
+      metrics.record(
+        jobEvent("queued", 900 + i, {
+          labels: job.labels,
+          repository: { fullName: repository.full_name, url: "" },
+          owner: { login: repository.owner.login, type: "Organization", url: "" },
+        }),
+      );
+    });
+    const text = await registry.metrics();
+    const count = (runnerset: string) =>
+      sampleValue(text, "octorun_runnerset_queued_jobs", { namespace: "ci", runnerset });
+    // gpu: the one example asking for gpu, db-app, dc-03 in octo-org. k8s: the queued and waiting
+    // self-hosted, k8s examples. hello: only the self-hosted-alone variant (ubuntu-latest is
+    // GitHub's; a job with no labels is for no self-hosted runner).
+    assert.deepEqual([count("gpu"), count("k8s"), count("hello")], [1, 2, 1]);
   });
 
   test("label combinations beyond the cap are counted under _other", async () => {

@@ -14,6 +14,7 @@ import {
   RUNNER_PHASES,
   UPDATE_STRATEGY_TYPES,
 } from "../constants.ts";
+import { DEFAULT_GITHUB_LABEL_COUNT, MAX_GITHUB_LABEL_LENGTH, MAX_GITHUB_LABELS } from "../runner-labels.ts";
 import {
   array,
   dateTime,
@@ -138,6 +139,15 @@ function runnerSpec(version: ApiVersionName): Schema {
     ),
   };
   if (version === "v1alpha2") {
+    properties["labels"] = array(
+      "Plain GitHub runner labels (e.g. gpu, arm64), registered with the runner besides the key=value labels of its octorun.github.io/ metadata labels, so that a workflow's runs-on: [self-hosted, linux, gpu] can choose it. GitHub adds self-hosted and the runner's OS and architecture itself.",
+      string("A GitHub runner label: no commas, no surrounding spaces.", {
+        minLength: 1,
+        maxLength: MAX_GITHUB_LABEL_LENGTH,
+        pattern: "^[^,\\s]([^,]*[^,\\s])?$",
+      }),
+      { maxItems: MAX_GITHUB_LABELS - DEFAULT_GITHUB_LABEL_COUNT, "x-kubernetes-list-type": "set" },
+    );
     properties["evictionPolicy"] = string(
       "EvictionPolicy can be Never or IfNotActive. IfNotActive will annotate the runner Pod with `cluster-autoscaler.kubernetes.io/safe-to-evict=true` once created and will be removed when Runner become Active (has assigned job) to allow Kubernetes cluster-autoscaler eviction when draining underutilized node.",
       { enum: [...EVICTION_POLICIES], default: DEFAULT_EVICTION_POLICY },

@@ -148,6 +148,15 @@ export class RunnerEmulation implements RunnerExit {
     entry.runnerId = runner.id;
     runner.status = "online";
     runner.os = "linux";
+    // As on GitHub, the runner carries the default labels besides the custom ones it was
+    // configured with: self-hosted and those of the OS and architecture it runs on.
+    const defaults = ["self-hosted", "Linux", "X64"].filter(
+      (label) => !runner.labels.some((l) => l.name.toLowerCase() === label.toLowerCase()),
+    );
+    runner.labels = [
+      ...defaults.map((label) => ({ id: this.state.nextId("label", 1), name: label, type: "read-only" as const })),
+      ...runner.labels,
+    ];
     runner.pod = { namespace, name };
     this.dispatcher.schedule();
   }
