@@ -151,6 +151,8 @@ export const Reasons = {
   UpdateComplete: "UpdateComplete",
   GitHubError: "GitHubError",
   RateLimited: "RateLimited",
+  /** The GitHub credential Secret a Runner names is missing or holds no usable credential. */
+  CredentialsInvalid: "CredentialsInvalid",
 } as const;
 export type Reason = (typeof Reasons)[keyof typeof Reasons];
 

@@ -22,6 +22,7 @@ const V1ALPHA2_ONLY: Record<string, readonly (readonly string[])[]> = {
   [RUNNER_RESOURCE.kind]: [
     ["spec", "evictionPolicy"],
     ["spec", "labels"],
+    ["spec", "githubSecretRef"],
     ["status", "observedGeneration"],
     ["status", "runnerName"],
     ["status", "job"],
@@ -31,6 +32,7 @@ const V1ALPHA2_ONLY: Record<string, readonly (readonly string[])[]> = {
     ["spec", "updateStrategy"],
     ["spec", "template", "spec", "evictionPolicy"],
     ["spec", "template", "spec", "labels"],
+    ["spec", "template", "spec", "githubSecretRef"],
     ["status", "currentRevision"],
     ["status", "nextRevision"],
     ["status", "collisionCount"],

@@ -306,6 +306,12 @@ export interface GCEPersistentDiskVolumeSource {
   readOnly?: boolean;
 }
 
+/** A Secret in the Runner's own namespace with the GitHub credential to register this runner with, instead of the controller's: a GitHub App (github_app_id, github_app_private_key, optionally github_app_installation_id) or a token (github_token), as actions-runner-controller names the keys. A Secret in another namespace is never used. */
+export interface GitHubSecretReference {
+  /** Name of the Secret, in the Runner's namespace. */
+  name: string;
+}
+
 /**
  * Represents a volume that is populated with the contents of a git repository. Git repo volumes do not support ownership management. Git repo volumes support SELinux relabeling.
  *
@@ -888,6 +894,8 @@ export interface RunnerSetV1alpha1 {
 export interface RunnerSpec {
   /** EvictionPolicy can be Never or IfNotActive. IfNotActive will annotate the runner Pod with `cluster-autoscaler.kubernetes.io/safe-to-evict=true` once created and will be removed when Runner become Active (has assigned job) to allow Kubernetes cluster-autoscaler eviction when draining underutilized node. */
   evictionPolicy?: "Never" | "IfNotActive";
+  /** A Secret in the Runner's own namespace with the GitHub credential to register this runner with, instead of the controller's: a GitHub App (github_app_id, github_app_private_key, optionally github_app_installation_id) or a token (github_token), as actions-runner-controller names the keys. A Secret in another namespace is never used. */
+  githubSecretRef?: GitHubSecretReference;
   /** Name of the runner group to add to this runner. Defaults to Default. */
   group?: string;
   /** ID of the runner assigned by Github, basically it is sequential number. Read-only. */

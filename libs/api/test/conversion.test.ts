@@ -29,6 +29,7 @@ const fullRunner: Runner = {
     workdir: "_work",
     evictionPolicy: "Never",
     labels: ["gpu", "arm64"],
+    githubSecretRef: { name: "acme-app" },
     image: { name: "ghcr.io/octorun/runner:v2.288.1", pullPolicy: "IfNotPresent", pullSecrets: [{ name: "pull" }] },
     placement: { nodeSelector: { a: "b" }, tolerations: [{ key: "k", operator: "Exists" }] },
     resources: { limits: { cpu: 1, memory: "1Gi" } },
@@ -61,7 +62,12 @@ const fullRunnerSet: RunnerSet = {
     selector: { matchLabels: { "octorun.github.io/runnerset": "rs" } },
     template: {
       metadata: { labels: { "octorun.github.io/runnerset": "rs" } },
-      spec: { url: "https://github.com/octorun", evictionPolicy: "Never", labels: ["gpu"] },
+      spec: {
+        url: "https://github.com/octorun",
+        evictionPolicy: "Never",
+        labels: ["gpu"],
+        githubSecretRef: { name: "acme-app" },
+      },
     },
   },
   status: {
@@ -98,6 +104,7 @@ describe("conversion v1alpha2 → v1alpha1 → v1alpha2", () => {
         '"job"',
         "observedGeneration",
         "currentRevision",
+        "githubSecretRef",
       ]) {
         assert.ok(!text.includes(field), `${field} is still in the v1alpha1 spec/status`);
       }

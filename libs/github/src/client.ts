@@ -62,7 +62,7 @@ class GitHubClientImpl implements GitHubClient {
   constructor(config: GitHubClientConfig) {
     this.config = config;
     this.policy = { ...defaultPolicy, ...config.rateLimit };
-    this.metrics = new GitHubMetrics(config.registry);
+    this.metrics = new GitHubMetrics(config.registry, config.credentialName ?? "default");
     this.now = config.now ?? Date.now;
     this.sleep = config.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     if (config.auth.type === "app") this.privateKey = loadPrivateKey(config.auth);
@@ -256,15 +256,22 @@ function loadPrivateKey(auth: { privateKey?: string; privateKeyFile?: string }):
     }
   }
   if (!pem) throw new GitHubConfigError("GitHub App auth needs privateKey or privateKeyFile");
-  try {
-    createPrivateKey(pem);
-  } catch {
-    // No cause: the parser's message may quote the key.
+  if (!checkPrivateKey(pem)) {
     throw new GitHubConfigError(
       `the GitHub App private key${auth.privateKeyFile ? ` in ${auth.privateKeyFile}` : ""} is not a valid PEM private key`,
     );
   }
   return pem;
+}
+
+/** Whether text is a private key Node can sign with (the parser's message is not kept: it may quote the key). */
+export function checkPrivateKey(pem: string): boolean {
+  try {
+    createPrivateKey(pem);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Octokit's own log, sent to ours at debug level (its warnings are about deprecations, not secrets). */

@@ -14,6 +14,7 @@ export {
   GitHubValidationError,
 } from "./errors.ts";
 export { classifyRateLimit, RateBudget, type RateLimitHit, type ResponseInfo } from "./rate-limit.ts";
+export { authFromSecretData, GITHUB_SECRET_KEYS, GitHubCredentialSecretError } from "./secret-credentials.ts";
 export type {
   GenerateJitConfigRequest,
   GitHubAuthConfig,

@@ -1,13 +1,18 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
-/** The client's metrics, in the registry the service passes in (never the global one). */
+/**
+ * The client's metrics, in the registry the service passes in (never the global one). Clients of
+ * several credentials share the families; each labels its series with its credential's name.
+ */
 export class GitHubMetrics {
-  readonly requests: Counter<"operation" | "status">;
-  readonly duration: Histogram<"operation">;
-  readonly remaining: Gauge<"budget">;
-  readonly waits: Counter<"kind">;
+  readonly credential: string;
+  readonly requests: Counter<"operation" | "status" | "credential">;
+  readonly duration: Histogram<"operation" | "credential">;
+  readonly remaining: Gauge<"budget" | "credential">;
+  readonly waits: Counter<"kind" | "credential">;
 
-  constructor(registry: Registry | undefined) {
+  constructor(registry: Registry | undefined, credential: string) {
+    this.credential = credential;
     const registers = registry ? [registry] : [];
     const reuse = <T>(name: string, make: () => T): T => (registry?.getSingleMetric(name) as T | undefined) ?? make();
     this.requests = reuse(
@@ -16,7 +21,7 @@ export class GitHubMetrics {
         new Counter({
           name: "octorun_github_requests_total",
           help: "GitHub REST requests by operation id and HTTP status (0: no response).",
-          labelNames: ["operation", "status"],
+          labelNames: ["operation", "status", "credential"],
           registers,
         }),
     );
@@ -26,7 +31,7 @@ export class GitHubMetrics {
         new Histogram({
           name: "octorun_github_request_duration_seconds",
           help: "Duration of GitHub REST requests by operation id.",
-          labelNames: ["operation"],
+          labelNames: ["operation", "credential"],
           buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
           registers,
         }),
@@ -37,7 +42,7 @@ export class GitHubMetrics {
         new Gauge({
           name: "octorun_github_rate_limit_remaining",
           help: "Requests left in GitHub's primary rate-limit window, per installation (or token) budget.",
-          labelNames: ["budget"],
+          labelNames: ["budget", "credential"],
           registers,
         }),
     );
@@ -47,7 +52,7 @@ export class GitHubMetrics {
         new Counter({
           name: "octorun_github_rate_limit_waits_total",
           help: "Times a GitHub request waited for a primary or secondary rate limit (or gave up waiting).",
-          labelNames: ["kind"],
+          labelNames: ["kind", "credential"],
           registers,
         }),
     );

@@ -72,7 +72,7 @@ export class GitHubTransport {
       // Every attempt costs points: GitHub counts requests, not operations.
       const pacedMs = (await this.options.pace?.take(route, write ? WRITE_POINTS : READ_POINTS)) ?? 0;
       if (pacedMs > 0) {
-        metrics.waits.inc({ kind: "endpoint_pace" });
+        metrics.waits.inc({ kind: "endpoint_pace", credential: metrics.credential });
         logger?.debug("paced to GitHub's points per endpoint", { operation, waitedMs: pacedMs });
       }
       const release = await this.options.gate.acquire(write);
@@ -101,7 +101,7 @@ export class GitHubTransport {
         rateLimitRounds += 1;
         const waitMs = hit.retryAt - now();
         if (rateLimitRounds > MAX_RATE_LIMIT_ROUNDS || waitMs > policy.maxWaitMs) {
-          metrics.waits.inc({ kind: `${hit.kind}_gave_up` });
+          metrics.waits.inc({ kind: `${hit.kind}_gave_up`, credential: metrics.credential });
           throw new GitHubRateLimitError(
             `GitHub ${operation}: ${hit.kind} rate limit of budget ${budget.key}; retry after ${new Date(hit.retryAt).toISOString()}`,
             { operation, status: info.status, githubMessage: info.message, kind: hit.kind, retryAt: hit.retryAt },
@@ -146,13 +146,13 @@ export class GitHubTransport {
       if (waitMs <= 0) return;
       const kind = budget.blockedBy ?? "primary";
       if (waitMs > policy.maxWaitMs) {
-        metrics.waits.inc({ kind: `${kind}_gave_up` });
+        metrics.waits.inc({ kind: `${kind}_gave_up`, credential: metrics.credential });
         throw new GitHubRateLimitError(
           `GitHub ${operation}: ${kind} rate limit of budget ${budget.key}; retry after ${new Date(budget.blockedUntil).toISOString()}`,
           { operation, status: 0, kind, retryAt: budget.blockedUntil },
         );
       }
-      metrics.waits.inc({ kind });
+      metrics.waits.inc({ kind, credential: metrics.credential });
       logger?.warn("waiting for GitHub's rate limit", { operation, kind, waitMs, budget: budget.key });
       await sleep(waitMs);
     }
@@ -160,10 +160,11 @@ export class GitHubTransport {
 
   private record(operation: string, status: number, started: number, headers: RawResponse["headers"]): void {
     const { budget, metrics, now } = this.options;
-    metrics.requests.inc({ operation, status: String(status) });
-    metrics.duration.observe({ operation }, (now() - started) / 1000);
+    const { credential } = metrics;
+    metrics.requests.inc({ operation, status: String(status), credential });
+    metrics.duration.observe({ operation, credential }, (now() - started) / 1000);
     budget.observe({ headers }, now());
-    if (budget.remaining !== undefined) metrics.remaining.set({ budget: budget.key }, budget.remaining);
+    if (budget.remaining !== undefined) metrics.remaining.set({ budget: budget.key, credential }, budget.remaining);
   }
 }
 

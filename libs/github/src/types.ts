@@ -117,6 +117,11 @@ export interface GitHubClientConfig {
   apiBaseUrl?: string;
   /** Metrics go here (one registry per process); none when absent. */
   registry?: Registry;
+  /**
+   * Names this client's credential in its metrics (`credential` label), e.g. the namespace/name
+   * of the Secret it came from; never the secret itself. Default `default`.
+   */
+  credentialName?: string;
   rateLimit?: Partial<RateLimitPolicy>;
   /**
    * Writes (registrations, JIT configurations, deletions) in flight at once per installation or

@@ -452,33 +452,44 @@ describe("GitHub client against the simulator", () => {
     sim.setRateLimit(`installation:${installationId}`, { remaining: 5000, resetInSeconds: 3600 });
   });
 
-  test("metrics by operation and status, remaining budget, durations", async () => {
+  test("metrics by operation and status, remaining budget, durations, each labelled with the credential's name", async () => {
     const registry = new Registry();
-    const github = createGitHubClient({ auth: appAuth(), registry, rateLimit: fast });
+    const github = createGitHubClient({ auth: appAuth(), registry, rateLimit: fast, credentialName: "ci/acme-app" });
     const org = await github.forUrl(`${sim.url}/acme`);
     sim.injectFault({ operation: JIT.list, status: 502 });
     await org.listRunners();
     const text = await registry.metrics();
-    assert.match(
-      text,
-      /octorun_github_requests_total\{operation="actions\/list-self-hosted-runners-for-org",status="502"\} 1/,
-    );
-    assert.match(
-      text,
-      /octorun_github_requests_total\{operation="actions\/list-self-hosted-runners-for-org",status="200"\} 1/,
-    );
-    assert.match(text, /octorun_github_requests_total\{operation="apps\/get-org-installation",status="200"\} 1/);
-    const remaining = sim.rateLimit(`installation:${installationId}`);
+    const c = 'credential="ci/acme-app"';
     assert.match(
       text,
       new RegExp(
-        `octorun_github_rate_limit_remaining\\{budget="installation:${installationId}"\\} ${remaining.limit - remaining.used}`,
+        `octorun_github_requests_total\\{operation="actions/list-self-hosted-runners-for-org",status="502",${c}\\} 1`,
       ),
     );
     assert.match(
       text,
-      /octorun_github_request_duration_seconds_count\{operation="actions\/list-self-hosted-runners-for-org"\} 2/,
+      new RegExp(
+        `octorun_github_requests_total\\{operation="actions/list-self-hosted-runners-for-org",status="200",${c}\\} 1`,
+      ),
     );
+    assert.match(
+      text,
+      new RegExp(`octorun_github_requests_total\\{operation="apps/get-org-installation",status="200",${c}\\} 1`),
+    );
+    const remaining = sim.rateLimit(`installation:${installationId}`);
+    assert.match(
+      text,
+      new RegExp(
+        `octorun_github_rate_limit_remaining\\{budget="installation:${installationId}",${c}\\} ${remaining.limit - remaining.used}`,
+      ),
+    );
+    assert.match(
+      text,
+      new RegExp(
+        `octorun_github_request_duration_seconds_count\\{operation="actions/list-self-hosted-runners-for-org",${c}\\} 2`,
+      ),
+    );
+    assert.ok(!text.includes(app.privateKey.slice(40, 80)), "no part of the key in the metrics");
     // A second client on the same registry shares the metrics instead of failing to register.
     createGitHubClient({ auth: appAuth(), registry });
   });

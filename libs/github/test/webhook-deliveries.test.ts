@@ -78,7 +78,7 @@ describe("App webhook deliveries against the simulator", () => {
     assert.ok(requests.every((r) => r.credential === `app:${app.appId}` && r.status === 200));
     assert.match(
       await registry.metrics(),
-      new RegExp(`octorun_github_requests_total\\{operation="${LIST}",status="200"\\} 3`),
+      new RegExp(`octorun_github_requests_total\\{operation="${LIST}",status="200",credential="default"\\} 3`),
     );
     sim.assertNoViolations();
   });

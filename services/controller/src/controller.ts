@@ -5,7 +5,7 @@
 import type { KubeConfig, V1ControllerRevision, V1Pod, V1Secret } from "@kubernetes/client-node";
 import { REVISION_HASH_LABEL, RUNNER_NAME_LABEL, RUNNER_SET_RESOURCE } from "@octorun/api";
 import { type BusConnection, JobEventConsumer, jobSubject } from "@octorun/bus";
-import type { GitHubClient } from "@octorun/github";
+import { createGitHubClient, type GitHubAuthConfig, type GitHubClient } from "@octorun/github";
 import {
   ControllerRevisions,
   EventRecorder,
@@ -25,6 +25,7 @@ import {
 import type { Logger } from "@octorun/runtime";
 import type { Registry } from "prom-client";
 import { trimRunnerPod, trimRunnerSecret, withoutManagedFields } from "./cache-trim.ts";
+import { GitHubCredentials } from "./github-credentials.ts";
 import { JobEventHandler, runnerIndexers } from "./job-events.ts";
 import { selectorMatches } from "./label-selector.ts";
 import { ControllerMetrics } from "./metrics.ts";
@@ -47,7 +48,15 @@ const SET_COALESCE_MS = 100;
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
+  /** The controller's own GitHub credential: for every Runner that names no Secret of its own. */
   github: GitHubClient;
+  /**
+   * Builds the client of a credential a Runner's Secret holds (`credentialName` labels its
+   * metrics); by default a plain client with this process's registry and logger.
+   */
+  githubForCredential?: (auth: GitHubAuthConfig, credentialName: string) => GitHubClient;
+  /** How long a credential Secret's content is trusted before it is read again (default 30 s). */
+  credentialRefreshMs?: number;
   bus: BusConnection;
   /** This replica's name (Pod name): leader identity and Event reportingInstance. */
   identity: string;
@@ -169,7 +178,15 @@ export class Controller {
       runners: this.runners,
       pods: this.pods,
       secrets: this.secrets,
-      github: options.github,
+      credentials: new GitHubCredentials({
+        client,
+        fallback: options.github,
+        clientFor:
+          options.githubForCredential ??
+          ((auth, credentialName) =>
+            createGitHubClient({ auth, credentialName, ...(registry ? { registry } : {}), logger })),
+        ...(options.credentialRefreshMs !== undefined ? { refreshMs: options.credentialRefreshMs } : {}),
+      }),
       events,
       config: { ...defaultRunnerPlanConfig, ...options.runnerPlan },
       metrics: this.metrics,

@@ -14,10 +14,27 @@ import {
   GitHubUrlError,
   GitHubValidationError,
 } from "@octorun/github";
+import { GitHubCredentialsError } from "./github-credentials.ts";
 import type { RegistrationError } from "./runner-plan.ts";
 
-export function judgeGitHubError(error: unknown, now: number): RegistrationError {
+/** A bad credential Secret is looked at again this long after, by default (it is read at most every 30 s anyway). */
+export const CREDENTIALS_RETRY_MS = 60_000;
+
+export function judgeGitHubError(
+  error: unknown,
+  now: number,
+  credentialsRetryMs = CREDENTIALS_RETRY_MS,
+): RegistrationError {
   const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof GitHubCredentialsError) {
+    return {
+      at: now,
+      reason: Reasons.CredentialsInvalid,
+      message,
+      permanent: false,
+      retryAt: now + credentialsRetryMs,
+    };
+  }
   if (error instanceof GitHubRateLimitError) {
     return { at: now, reason: Reasons.RateLimited, message, permanent: false, retryAt: error.retryAt };
   }

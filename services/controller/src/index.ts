@@ -2,7 +2,7 @@
 // client and the controller, started through @octorun/runtime's runService.
 import { hostname } from "node:os";
 import { BusConnection, busConnectionOptions } from "@octorun/bus";
-import { createGitHubClient } from "@octorun/github";
+import { createGitHubClient, type GitHubAuthConfig } from "@octorun/github";
 import { loadKubeConfig } from "@octorun/kube";
 import { runService } from "@octorun/runtime";
 import { Controller } from "./controller.ts";
@@ -20,22 +20,27 @@ if (import.meta.main) {
     settings: controllerSettings,
     async start({ config, logger, registry, health, shutdown, redactor }) {
       const auth = githubAuth(config);
-      const github = createGitHubClient({
-        auth,
-        registry,
-        logger,
-        writesAtOnce: config.GITHUB_WRITES_AT_ONCE,
-        ...(config.GITHUB_ENDPOINT_POINTS_PER_MINUTE !== undefined
-          ? { endpointPointsPerMinute: config.GITHUB_ENDPOINT_POINTS_PER_MINUTE }
-          : {}),
-        ...(config.GITHUB_API_URL ? { apiBaseUrl: config.GITHUB_API_URL } : {}),
-      });
+      // The controller's own credential and those of Runners' Secrets share every setting but the auth.
+      const githubFor = (auth: GitHubAuthConfig, credentialName: string) =>
+        createGitHubClient({
+          auth,
+          credentialName,
+          registry,
+          logger,
+          writesAtOnce: config.GITHUB_WRITES_AT_ONCE,
+          ...(config.GITHUB_ENDPOINT_POINTS_PER_MINUTE !== undefined
+            ? { endpointPointsPerMinute: config.GITHUB_ENDPOINT_POINTS_PER_MINUTE }
+            : {}),
+          ...(config.GITHUB_API_URL ? { apiBaseUrl: config.GITHUB_API_URL } : {}),
+        });
+      const github = githubFor(auth, "controller");
       const bus = new BusConnection({ ...busConnectionOptions(config, `octorun-${SERVICE}`), logger });
       shutdown.add("nats", () => bus.close());
       const identity = config.POD_NAME ?? hostname();
       const controller = new Controller({
         kubeConfig: loadKubeConfig(),
         github,
+        githubForCredential: githubFor,
         bus,
         identity,
         namespace: config.WATCH_NAMESPACE,

@@ -95,6 +95,8 @@ export interface RunnerPlanConfig {
   maxRegistrationFailures: number;
   registrationBackoffBaseMs: number;
   registrationBackoffMaxMs: number;
+  /** A missing or invalid credential Secret: look again after this long (never Failed for it). */
+  credentialsRetryMs: number;
   /** Deleting an Active runner: look again after this long. */
   activeDeletionRequeueMs: number;
   /** A starting runner's routine progress is written at most this long after its last write (status-write.ts). */
@@ -113,6 +115,7 @@ export const defaultRunnerPlanConfig: RunnerPlanConfig = {
   maxRegistrationFailures: 5,
   registrationBackoffBaseMs: 2_000,
   registrationBackoffMaxMs: 120_000,
+  credentialsRetryMs: 60_000,
   activeDeletionRequeueMs: 60_000,
   pendingStatusDeferMs: 5_000,
 };

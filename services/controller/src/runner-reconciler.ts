@@ -6,6 +6,7 @@ import {
   githubRunnerLabels,
   JIT_CONFIG_SECRET_KEY,
   REGISTRATION_TOKEN_SECRET_KEY,
+  Reasons,
   RUNNER_FINALIZER,
   RUNNER_ID_ANNOTATION,
   RUNNER_NAME_LABEL,
@@ -13,7 +14,7 @@ import {
   SAFE_TO_EVICT_ANNOTATION,
   TOKEN_EXPIRES_AT_ANNOTATION,
 } from "@octorun/api";
-import type { GitHubClient, GitHubRunnerClient } from "@octorun/github";
+import type { GitHubRunnerClient } from "@octorun/github";
 import { GitHubRunnerBusyError } from "@octorun/github";
 import {
   addFinalizer,
@@ -34,6 +35,7 @@ import {
   Secrets,
   silentLogger,
 } from "@octorun/kube";
+import { type GitHubCredentials, GitHubCredentialsError } from "./github-credentials.ts";
 import { judgeGitHubError, outcomeOf } from "./github-errors.ts";
 import type { ControllerMetrics } from "./metrics.ts";
 import { RegistrationTurns } from "./registration-turns.ts";
@@ -59,7 +61,8 @@ export interface RunnerReconcilerOptions {
   runners: Informer<RunnerObject>;
   pods: Informer<V1Pod>;
   secrets: Informer<V1Secret>;
-  github: GitHubClient;
+  /** The GitHub client of each Runner's credential (its own Secret's, or the controller's). */
+  credentials: GitHubCredentials;
   events: EventRecorder;
   config: RunnerPlanConfig;
   metrics: ControllerMetrics;
@@ -89,16 +92,32 @@ export class RunnerReconciler implements Reconciler {
   /** GitHub facts by Runner uid. */
   readonly #facts = new Map<string, RunnerFacts>();
   readonly #uidByKey = new Map<string, string>();
-  readonly #turns: RegistrationTurns;
+  /** Registration turns per credential: one App's rate limit or slow answers cannot hold up another's runners. */
+  readonly #turns = new Map<string, RegistrationTurns>();
 
   constructor(options: RunnerReconcilerOptions) {
     this.#o = options;
     this.#logger = options.logger ?? silentLogger;
     this.#now = options.now ?? Date.now;
-    this.#turns = new RegistrationTurns({
-      limit: options.registrationsAtOnce ?? 8,
-      wake: (key) => options.enqueue?.(key),
-    });
+  }
+
+  #turnsOf(runner: RunnerObject): RegistrationTurns {
+    const secret = runner.spec.githubSecretRef?.name;
+    const credential = secret ? `${runner.metadata.namespace}/${secret}` : "";
+    let turns = this.#turns.get(credential);
+    if (!turns) {
+      turns = new RegistrationTurns({
+        limit: this.#o.registrationsAtOnce ?? 8,
+        wake: (key) => this.#o.enqueue?.(key),
+      });
+      this.#turns.set(credential, turns);
+    }
+    return turns;
+  }
+
+  /** A reconcile of `key` ended: its turn (of whichever credential) passes on (registration-turns.ts). */
+  #settleTurns(key: string, waiting: boolean): void {
+    for (const turns of this.#turns.values()) turns.settle(key, waiting);
   }
 
   /** Facts of a Runner, for tests and the job-event fallback. */
@@ -111,7 +130,7 @@ export class RunnerReconciler implements Reconciler {
     try {
       return await this.#reconcile(key, turn);
     } finally {
-      this.#turns.settle(key, turn.waiting);
+      this.#settleTurns(key, turn.waiting);
     }
   }
 
@@ -154,7 +173,7 @@ export class RunnerReconciler implements Reconciler {
       let replan = false;
       for (const action of plan.actions) {
         if (action.type === "event" && action.withStatus) continue;
-        if (action.type === "register" && !this.#turns.take(key)) {
+        if (action.type === "register" && !this.#turnsOf(current).take(key)) {
           turn.waiting = true;
           return done(); // woken when its turn comes
         }
@@ -234,7 +253,7 @@ export class RunnerReconciler implements Reconciler {
   }
 
   async #clientFor(runner: RunnerObject): Promise<GitHubRunnerClient> {
-    return this.#o.github.forUrl(runner.spec.url);
+    return (await this.#o.credentials.clientFor(runner)).forUrl(runner.spec.url);
   }
 
   #event(runner: RunnerObject, type: "Normal" | "Warning", reason: string, note: string, action = "Reconcile"): void {
@@ -301,7 +320,7 @@ export class RunnerReconciler implements Reconciler {
         } catch (error) {
           // Remembered and shown in the Online condition; the plan waits (until GitHub's reset when rate limited).
           facts.checkFailures = (facts.checkFailures ?? 0) + 1;
-          facts.lastCheckError = judgeGitHubError(error, this.#now());
+          facts.lastCheckError = judgeGitHubError(error, this.#now(), this.#o.config.credentialsRetryMs);
           this.#logger.warn("could not ask GitHub about a runner", {
             key,
             purpose: action.purpose,
@@ -356,6 +375,20 @@ export class RunnerReconciler implements Reconciler {
           this.#event(runner, "Normal", "RegistrationRemoved", `Removed runner ${action.id} from GitHub.`, "Delete");
           return {};
         } catch (error) {
+          if (error instanceof GitHubCredentialsError) {
+            // The Secret went first (deleted with its RunnerSet, say): the registration cannot be
+            // removed, and waiting would hold the Runner forever. GitHub drops an ephemeral runner
+            // that never connects by itself.
+            facts.registrationRemoved = true;
+            this.#event(
+              runner,
+              "Warning",
+              Reasons.CredentialsInvalid,
+              `Could not remove runner ${action.id} from GitHub: ${error.message}; GitHub removes an unused ephemeral runner itself.`,
+              "Delete",
+            );
+            return {};
+          }
           if (error instanceof GitHubRunnerBusyError) {
             this.#event(
               runner,
@@ -432,7 +465,7 @@ export class RunnerReconciler implements Reconciler {
     }
     facts.registrationBegun = true;
     // The turn covers GitHub's answer only: the writes that follow need not hold up the next runner.
-    const endTurn = () => this.#turns.settle(`${namespace}/${name}`, false);
+    const endTurn = () => this.#settleTurns(`${namespace}/${name}`, false);
     const labels = githubRunnerLabels(runner);
     const secretMeta = {
       name: secretName,
@@ -476,10 +509,11 @@ export class RunnerReconciler implements Reconciler {
       facts.unseen = noteWrite(facts.unseen, { secretUid: secret.metadata?.uid }, this.#now());
     } catch (error) {
       if (isAlreadyExists(error)) return {};
-      const judged = judgeGitHubError(error, this.#now());
+      const judged = judgeGitHubError(error, this.#now(), this.#o.config.credentialsRetryMs);
       // Kubernetes errors are not GitHub's fault: let the loop retry them with its backoff.
       if (!judged.permanent && isKubeError(error)) throw error;
-      facts.registrationFailures++;
+      // A bad credential Secret waits for its owner to fix it: that is no attempt towards Failed.
+      if (!(error instanceof GitHubCredentialsError)) facts.registrationFailures++;
       facts.lastRegistrationError = judged;
       this.#event(runner, "Warning", judged.reason, `Registration with GitHub failed: ${judged.message}`, "Register");
       this.#logger.warn("runner registration failed", {

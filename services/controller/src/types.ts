@@ -21,6 +21,7 @@ export interface RunnerSpecView {
   image?: { name?: string; pullPolicy?: "Always" | "Never" | "IfNotPresent"; pullSecrets?: { name?: string }[] };
   evictionPolicy?: "Never" | "IfNotActive";
   labels?: string[];
+  githubSecretRef?: { name: string };
   placement?: { nodeSelector?: Record<string, string>; tolerations?: unknown[]; affinity?: unknown };
   resources?: unknown;
   serviceAccountName?: string;

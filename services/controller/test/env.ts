@@ -166,6 +166,14 @@ export function startController(world: World, overrides: Partial<ControllerOptio
   const controller = new Controller({
     kubeConfig: world.cp.kubeConfig,
     github,
+    githubForCredential: (auth, credentialName) =>
+      createGitHubClient({
+        auth,
+        credentialName,
+        apiBaseUrl: world.sim.apiUrl,
+        registry,
+        rateLimit: { serverErrorRetries: 0, maxWaitMs: 1_000 },
+      }),
     bus,
     identity: "controller-test",
     registry,

@@ -148,6 +148,20 @@ function runnerSpec(version: ApiVersionName): Schema {
       }),
       { maxItems: MAX_GITHUB_LABELS - DEFAULT_GITHUB_LABEL_COUNT, "x-kubernetes-list-type": "set" },
     );
+    properties["githubSecretRef"] = named(
+      "GitHubSecretReference",
+      object(
+        "A Secret in the Runner's own namespace with the GitHub credential to register this runner with, instead of the controller's: a GitHub App (github_app_id, github_app_private_key, optionally github_app_installation_id) or a token (github_token), as actions-runner-controller names the keys. A Secret in another namespace is never used.",
+        {
+          name: string("Name of the Secret, in the Runner's namespace.", {
+            minLength: 1,
+            maxLength: 253,
+            pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+          }),
+        },
+        { required: ["name"] },
+      ),
+    );
     properties["evictionPolicy"] = string(
       "EvictionPolicy can be Never or IfNotActive. IfNotActive will annotate the runner Pod with `cluster-autoscaler.kubernetes.io/safe-to-evict=true` once created and will be removed when Runner become Active (has assigned job) to allow Kubernetes cluster-autoscaler eviction when draining underutilized node.",
       { enum: [...EVICTION_POLICIES], default: DEFAULT_EVICTION_POLICY },
