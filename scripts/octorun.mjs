@@ -80,15 +80,28 @@ function ensureBinaries() {
 }
 
 /**
- * Debian tools some tests use (they skip, saying so, without them): shellcheck for the runner's
- * entrypoint, docker-compose to check the compose file, promtool (package prometheus) for the
- * metrics exposition. Installed when this runs as root with apt-get, as on CI; otherwise named.
+ * Debian tools some tests use (they skip, saying so, without them; CI must have them): shellcheck
+ * for the runner's entrypoint, docker-compose to check the compose file, promtool (package
+ * prometheus) for the metrics exposition; for the real test node containerd, runc, the CNI plugins
+ * and iproute2; for building the images buildah, debootstrap and busybox-static. Installed when
+ * this runs as root with apt-get, as on CI; otherwise named. A key is a command or an absolute path.
  */
-const systemTools = { shellcheck: "shellcheck", "docker-compose": "docker-compose", promtool: "prometheus" };
+const systemTools = {
+  shellcheck: "shellcheck",
+  "docker-compose": "docker-compose",
+  promtool: "prometheus",
+  containerd: "containerd",
+  runc: "runc",
+  "/usr/lib/cni/bridge": "containernetworking-plugins",
+  ip: "iproute2",
+  buildah: "buildah",
+  debootstrap: "debootstrap",
+  busybox: "busybox-static",
+};
 
 function ensureSystemTools() {
-  const missing = Object.entries(systemTools).filter(
-    ([tool]) => spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0,
+  const missing = Object.entries(systemTools).filter(([tool]) =>
+    tool.startsWith("/") ? !existsSync(tool) : spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0,
   );
   if (missing.length === 0) return;
   const packages = missing.map(([, pkg]) => pkg);
@@ -109,11 +122,35 @@ function ensureSystemTools() {
   }
 }
 
+/**
+ * The images of octorun (the four services and the runner, from their Dockerfiles) as OCI archives
+ * for the real test node, built with buildah on bases made here (no registry can be reached).
+ * Needs root and the tools above; without them the real-node tests skip, saying why.
+ */
+function ensureImages({ required }) {
+  if (process.getuid?.() !== 0) {
+    if (required) {
+      say("building images needs root (buildah, debootstrap)");
+      process.exit(3);
+    }
+    say("not root: the images are not built and the real-node tests will skip");
+    return;
+  }
+  const status = run("bash", [join(root, "libs/testkit/scripts/build-images.sh")], {
+    env: { ...process.env, OCTORUN_CACHE: cache },
+  });
+  if (status !== 0) {
+    say(`building the images failed (exit ${status})`);
+    if (required || process.env.CI) process.exit(status);
+  }
+}
+
 function setup() {
   const pnpm = ensurePnpm();
   ensureDependencies(pnpm);
   ensureBinaries();
   ensureSystemTools();
+  ensureImages({ required: false });
   return pnpm;
 }
 
@@ -148,6 +185,11 @@ switch (command) {
     setup();
     process.exit(await onPinnedNode("e2e/bench/run.ts", args));
     break;
+  case "images":
+    ensureDependencies(ensurePnpm());
+    ensureSystemTools();
+    ensureImages({ required: true });
+    break;
   case "versions":
     setup();
     process.exit(await onPinnedNode("scripts/versions.mjs", args));
@@ -158,7 +200,7 @@ switch (command) {
     break;
   default:
     say(
-      "usage: npm run setup | npm test [-- files…] | npm run bench [-- names…] | npm run dev | node scripts/octorun.mjs versions",
+      "usage: npm run setup | npm test [-- files…] | npm run bench [-- names…] | npm run dev | npm run images | node scripts/octorun.mjs versions",
     );
     process.exit(command === "help" ? 0 : 2);
 }

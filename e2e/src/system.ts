@@ -46,6 +46,11 @@ export interface SystemOptions {
   echoLogs?: boolean;
   /** nats-server nodes: 1, or a JetStream cluster (3) with the job stream replicated on every node. */
   natsNodes?: number;
+  /**
+   * A real node beside the kwok nodes, where runner Pods run octorun's runner image for real: the
+   * GitHub simulator then also listens on a runner socket that such Pods mount (realRunnerSpec).
+   */
+  realNode?: boolean;
 }
 
 export interface ServiceProcess {
@@ -100,7 +105,11 @@ export class OctorunSystem {
     ];
     const natsNodes = this.options.natsNodes ?? 1;
     const [cp, nats] = await Promise.all([
-      startControlPlane({ controllerManager: true, kwokNodes: this.options.kwokNodes ?? 2 }),
+      startControlPlane({
+        controllerManager: true,
+        kwokNodes: this.options.kwokNodes ?? 2,
+        realNode: this.options.realNode === true,
+      }),
       natsNodes > 1 ? startNatsCluster({ size: natsNodes, users }) : startNatsServer({ users }).then(singleNode),
     ]);
     this.cp = cp;
@@ -120,7 +129,8 @@ export class OctorunSystem {
     const ingressPort = await freePort();
     this.github = await new GitHubSimulator({
       webhook: { url: `http://127.0.0.1:${ingressPort}/api/github/webhooks`, secret: WEBHOOK_SECRET },
-      runners: { kubeConfig: cp.kubeConfig },
+      runners: { kubeConfig: cp.kubeConfig, ignoreNodes: cp.realNode ? [cp.realNode.name] : [] },
+      ...(cp.realNode ? { runnerSocket: join(this.runnerSocketDir, "github.sock") } : {}),
     }).start();
     this.github.addOrganization(this.organization);
     const { appId, privateKey } = this.github.createApp();
@@ -176,11 +186,13 @@ export class OctorunSystem {
     if (pid) process.kill(pid, signal);
   }
 
-  /** Starts a stopped service again with the same environment and ports. */
-  async restart(name: string): Promise<ServiceProcess> {
-    const env = this.#env.get(name);
+  /** Starts a service again with the same ports and environment (with `envChanges` made to it, from then on). */
+  async restart(name: string, envChanges: Record<string, string> = {}): Promise<ServiceProcess> {
+    const stored = this.#env.get(name);
     const service = this.services.get(name);
-    if (!env || !service) throw new Error(`no such service: ${name}`);
+    if (!stored || !service) throw new Error(`no such service: ${name}`);
+    const env = { ...stored, ...envChanges };
+    this.#env.set(name, env);
     await this.#group.stopOne(name, 2_000);
     return this.#launch(name, env, service.ports, "ready");
   }
@@ -211,6 +223,27 @@ spec:
             operator: Exists
             effect: NoSchedule
 `;
+  }
+
+  /** The folder of the GitHub simulator's runner socket, which runner Pods on the real node mount. */
+  get runnerSocketDir(): string {
+    return join(this.stateDir, "github-runner-socket");
+  }
+
+  /**
+   * What a Runner spec needs to run on the real node with the runner image built here
+   * (`npm run images`): the image, the node, and the simulator's runner socket mounted where the
+   * runner stand-in looks for it.
+   */
+  realRunnerSpec(image: string): Record<string, unknown> {
+    const node = this.cp.realNode;
+    if (!node) throw new Error("this system has no real node (SystemOptions.realNode)");
+    return {
+      image: { name: image, pullPolicy: "Never" },
+      placement: { nodeSelector: node.nodeSelector },
+      volumes: [{ name: "github-simulator", hostPath: { path: this.runnerSocketDir, type: "Directory" } }],
+      volumeMounts: [{ name: "github-simulator", mountPath: "/var/run/github-simulator" }],
+    };
   }
 
   /** A NATS connection with full rights, for a test to look into the stream. */

@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
 # Builds the real control plane (kube-apiserver, kube-controller-manager, kube-scheduler, kubectl,
-# etcd, kwok) and nats-server from the Go module proxy into a per-version cache outside the
+# etcd, kwok), the kubelet of the real test node, and nats-server from the Go module proxy into a per-version cache outside the
 # repository. Idempotent: a component is rebuilt only when its finished binary is missing.
 # A build goes to a temporary name and is renamed into place only when complete, so a
 # half-finished build is never mistaken for a finished one.
 #
 #   OCTORUN_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/octorun)   where binaries and Go modules go
-#   COMPONENTS (default: all)   any of: kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok nats-server
+#   COMPONENTS (default: all)   any of: kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet etcd kwok nats-server
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.sh
 . "$HERE/versions.sh"
 CACHE=${OCTORUN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/octorun}
 BIN=$CACHE/bin/k8s-v$K8S_VERSION-etcd-v$ETCD_VERSION-kwok-v$KWOK_VERSION-nats-v$NATS_VERSION
-COMPONENTS=${COMPONENTS:-"kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok nats-server"}
-K8S_CMDS="kube-apiserver kube-controller-manager kube-scheduler kubectl"
+COMPONENTS=${COMPONENTS:-"kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet etcd kwok nats-server"}
+K8S_CMDS="kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet"
 
 export GOTOOLCHAIN=${GOTOOLCHAIN:-local}
 export CGO_ENABLED=0

@@ -23,6 +23,8 @@ export interface Binaries {
   kubeControllerManager: string;
   kubeScheduler: string;
   kubectl: string;
+  /** The real test node's kubelet (built with the control plane, same version). */
+  kubelet: string;
   etcd: string;
   kwok: string;
   kwokStages: string;
@@ -42,6 +44,7 @@ export function binaries(): Binaries {
     kubeControllerManager: join(dir, "kube-controller-manager"),
     kubeScheduler: join(dir, "kube-scheduler"),
     kubectl: join(dir, "kubectl"),
+    kubelet: join(dir, "kubelet"),
     etcd: join(dir, "etcd"),
     kwok: join(dir, "kwok"),
     kwokStages: join(dir, "kwok-stages.yaml"),
@@ -54,6 +57,7 @@ const componentFiles = {
   "kube-controller-manager": "kubeControllerManager",
   "kube-scheduler": "kubeScheduler",
   kubectl: "kubectl",
+  kubelet: "kubelet",
   etcd: "etcd",
   kwok: "kwok",
   "nats-server": "natsServer",

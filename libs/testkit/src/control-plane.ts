@@ -10,6 +10,7 @@ import { createPki, type KeyPair, type Pki } from "./pki.ts";
 import { finishPod } from "./pods.ts";
 import { freePort } from "./ports.ts";
 import { ProcessGroup } from "./processes.ts";
+import { type RealNode, startRealNode } from "./real-node.ts";
 import { waitFor } from "./wait.ts";
 
 export interface ControlPlaneOptions {
@@ -19,6 +20,15 @@ export interface ControlPlaneOptions {
   scheduler?: boolean;
   /** kwok with this many fake nodes; Pods on them become Running and Ready. Implies the scheduler. */
   kwokNodes?: number;
+  /**
+   * One real node (kubelet, containerd, runc; see real-node.ts), labelled `octorun.test/node=real`:
+   * a test puts Pods on it with `realNode.nodeSelector`. Implies the scheduler, the
+   * kube-controller-manager and the ServiceAccount admission plugin (Pods get their tokens as on a
+   * real cluster). Check `realNodeSupport()` first: it needs root and containerd.
+   */
+  realNode?: boolean;
+  /** kube-controller-manager controllers to run besides the default ones (e.g. `disruption`). */
+  extraControllers?: string[];
 }
 
 export interface KubectlResult {
@@ -39,6 +49,8 @@ export interface ControlPlane {
   /** True when the tests run against an existing cluster (OCTORUN_TEST_KUBECONFIG). */
   external: boolean;
   kubectl(args: string[], input?: string): Promise<KubectlResult>;
+  /** The real node, when asked for. */
+  realNode?: RealNode;
   /** Ends a Pod as the kubelet would after its containers exit (kwok leaves it so). */
   finishPod(namespace: string, name: string, outcome: "Succeeded" | "Failed"): Promise<V1Pod>;
   /** Process ids of what this control plane started (empty for an external cluster). */
@@ -52,13 +64,16 @@ export interface ControlPlane {
  * OCTORUN_TEST_KUBECONFIG set, uses that cluster instead and starts nothing.
  */
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const wantsControllerManager = options.controllerManager || options.realNode;
+  const wantsScheduler = options.scheduler || (options.kwokNodes ?? 0) > 0 || options.realNode;
   const bins = ensureBinaries([
     "etcd",
     "kube-apiserver",
     "kubectl",
-    ...(options.controllerManager ? (["kube-controller-manager"] as const) : []),
-    ...(options.scheduler || options.kwokNodes ? (["kube-scheduler"] as const) : []),
+    ...(wantsControllerManager ? (["kube-controller-manager"] as const) : []),
+    ...(wantsScheduler ? (["kube-scheduler"] as const) : []),
     ...(options.kwokNodes ? (["kwok"] as const) : []),
+    ...(options.realNode ? (["kubelet"] as const) : []),
   ]);
   const stateDir = mkdtempSync(join(tmpdir(), "octorun-cp-"));
   const pki = createPki(join(stateDir, "pki"));
@@ -67,19 +82,30 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
 
   const group = new ProcessGroup(stateDir);
   try {
-    const server = await startEtcdAndApiserver(bins, pki, group);
+    const server = await startEtcdAndApiserver(bins, pki, group, {
+      serviceAccountAdmission: options.realNode === true,
+    });
     const kubeconfigPath = join(stateDir, "admin.kubeconfig");
     writeFileSync(kubeconfigPath, adminKubeconfig(server, pki), { mode: 0o600 });
     const handle = controlPlaneHandle(bins, pki, kubeconfigPath, group, stateDir, server);
-    const wantsScheduler = options.scheduler || (options.kwokNodes ?? 0) > 0;
     await Promise.all([
-      options.controllerManager ? startControllerManager(bins, pki, group, kubeconfigPath) : undefined,
+      wantsControllerManager
+        ? startControllerManager(bins, pki, group, kubeconfigPath, options.extraControllers ?? [])
+        : undefined,
       wantsScheduler ? startScheduler(bins, group, kubeconfigPath) : undefined,
     ]);
     if ((options.kwokNodes ?? 0) > 0) await startKwok(bins, group, handle, options.kwokNodes ?? 0);
+    if (options.realNode) {
+      const realNode = await startRealNode({ group, kubelet: bins.kubelet, kubeconfigPath });
+      handle.realNode = realNode;
+      handle.stop = async () => {
+        await realNode.stop();
+        await group.stop();
+      };
+    }
     return handle;
   } catch (error) {
-    const logs = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]
+    const logs = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kubelet"]
       .map((name) => `--- ${name}\n${group.logTail(name, 15)}`)
       .join("\n");
     await group.stop();
@@ -87,7 +113,12 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   }
 }
 
-async function startEtcdAndApiserver(bins: Binaries, pki: Pki, group: ProcessGroup): Promise<string> {
+async function startEtcdAndApiserver(
+  bins: Binaries,
+  pki: Pki,
+  group: ProcessGroup,
+  { serviceAccountAdmission }: { serviceAccountAdmission: boolean },
+): Promise<string> {
   const [etcdPort, peerPort, apiPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const etcdUrl = `http://127.0.0.1:${etcdPort}`;
   const peerUrl = `http://127.0.0.1:${peerPort}`;
@@ -122,7 +153,10 @@ async function startEtcdAndApiserver(bins: Binaries, pki: Pki, group: ProcessGro
       "--authorization-mode=RBAC",
       "--service-cluster-ip-range=10.0.0.0/24",
       "--allow-privileged=true",
-      "--disable-admission-plugins=ServiceAccount,TaintNodesByCondition",
+      // Without the ServiceAccount plugin no Pod gets a token: on where a test checks what a Pod can reach.
+      `--disable-admission-plugins=${serviceAccountAdmission ? "" : "ServiceAccount,"}TaintNodesByCondition`,
+      // A real node is named `localhost` and listens on loopback only.
+      "--kubelet-preferred-address-types=Hostname",
       "--endpoint-reconciler-type=none",
       `--cert-dir=${join(group.stateDir, "apiserver-certs")}`,
       `--profiling=${process.env.OCTORUN_APISERVER_PROFILING === "1"}`,
@@ -134,13 +168,19 @@ async function startEtcdAndApiserver(bins: Binaries, pki: Pki, group: ProcessGro
   return server;
 }
 
-async function startControllerManager(bins: Binaries, pki: Pki, group: ProcessGroup, kubeconfig: string) {
+async function startControllerManager(
+  bins: Binaries,
+  pki: Pki,
+  group: ProcessGroup,
+  kubeconfig: string,
+  extraControllers: string[],
+) {
   const port = await freePort();
   group.start("kube-controller-manager", bins.kubeControllerManager, [
     `--kubeconfig=${kubeconfig}`,
     "--leader-elect=false",
     "--use-service-account-credentials=false",
-    "--controllers=garbagecollector,namespace,serviceaccount,serviceaccount-token,root-ca-cert-publisher,clusterrole-aggregation,podgc,nodelifecycle",
+    `--controllers=${["garbagecollector,namespace,serviceaccount,serviceaccount-token,root-ca-cert-publisher,clusterrole-aggregation,podgc,nodelifecycle", ...extraControllers].join(",")}`,
     `--service-account-private-key-file=${pki.serviceAccountKeyFile}`,
     `--root-ca-file=${pki.ca.certFile}`,
     "--bind-address=127.0.0.1",

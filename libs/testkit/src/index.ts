@@ -3,6 +3,7 @@ export { type Binaries, binaries, type Component, cacheDir, ensureBinaries, pinn
 export { type ControlPlane, type ControlPlaneOptions, type KubectlResult, startControlPlane } from "./control-plane.ts";
 export * from "./github-simulator/index.ts";
 export { imageNodeFlags } from "./image-node-flags.ts";
+export { type BuiltImage, ensureImages, IMAGE_NAMES, type ImageName, imageRef } from "./images.ts";
 export { makeReusingApiClient } from "./kube-api.ts";
 export { type LoadRequest, type LoadResult, type LoadTarget, maxThroughput, offerLoad, quantile } from "./load.ts";
 export {
@@ -16,6 +17,7 @@ export {
 export { createPki, type KeyPair, type Pki } from "./pki.ts";
 export { freePort, listenHttps } from "./ports.ts";
 export { ProcessGroup } from "./processes.ts";
+export { REAL_NODE_LABEL, type RealNode, realNodeSupport } from "./real-node.ts";
 export { waitFor } from "./wait.ts";
 export {
   outdatedWebhookExamples,

@@ -6,6 +6,9 @@
 // Deliberate differences from the original, and why:
 // - restartPolicy Never (the original: OnFailure). A JIT configuration registers once; a restarted
 //   container could not register again, and a failed runner must show as a Failed Pod.
+// - Hardened: fsGroup so that the runner's group can read the Secret on a real kubelet, no
+//   ServiceAccount token unless spec.serviceAccountName asks for one, RuntimeDefault seccomp, no
+//   privilege escalation and no capabilities unless spec.securityContext says otherwise.
 // - RUNNER_NAME is the GitHub name the controller chose (unique across namespaces), not the
 //   Pod's own name; JIT mode adds RUNNER_JITCONFIG_FILE and has no startup probe on `.runner`
 //   (a JIT runner never writes that file).
@@ -92,13 +95,15 @@ export function buildRunnerPod({ runner, githubName, mode }: RunnerPodInput): V1
     volumeMounts,
     ...(spec.image?.pullPolicy ? { imagePullPolicy: spec.image.pullPolicy } : {}),
     ...(spec.resources ? { resources: spec.resources as V1Container["resources"] } : {}),
-    ...(spec.securityContext ? { securityContext: spec.securityContext as V1Container["securityContext"] } : {}),
+    securityContext: runnerContainerSecurity(spec.securityContext as V1Container["securityContext"]),
     ...(mode === "token"
       ? { startupProbe: { exec: { command: ["cat", ".runner"] }, initialDelaySeconds: 10, periodSeconds: 3 } }
       : {}),
   };
   const volumes: V1Volume[] = [
-    // 0440: readable by the runner's group only; the Secret is never writable from the Pod.
+    // 0440 and the Pod's fsGroup: the files are root's and the runner's group's, readable by that
+    // group only (without fsGroup a real kubelet leaves them root:root and the runner cannot read
+    // them); the Secret is never writable from the Pod.
     { name: SECRET_VOLUME, secret: { secretName, defaultMode: 0o440 } },
     ...((spec.volumes ?? []) as V1Volume[]),
   ];
@@ -117,9 +122,19 @@ export function buildRunnerPod({ runner, githubName, mode }: RunnerPodInput): V1
       restartPolicy: "Never",
       containers: [container],
       volumes,
-      securityContext: { runAsUser: RUNNER_UID, runAsGroup: RUNNER_GID, runAsNonRoot: true },
+      securityContext: {
+        runAsUser: RUNNER_UID,
+        runAsGroup: RUNNER_GID,
+        runAsNonRoot: true,
+        fsGroup: RUNNER_GID,
+        seccompProfile: { type: "RuntimeDefault" },
+      },
       ...(spec.image?.pullSecrets ? { imagePullSecrets: spec.image.pullSecrets as { name?: string }[] } : {}),
-      ...(spec.serviceAccountName ? { serviceAccountName: spec.serviceAccountName } : {}),
+      // A runner runs other people's workflows: it gets a Kubernetes token only when its Runner
+      // names the ServiceAccount it should act as.
+      ...(spec.serviceAccountName
+        ? { serviceAccountName: spec.serviceAccountName }
+        : { automountServiceAccountToken: false }),
       ...(spec.runtimeClassName ? { runtimeClassName: spec.runtimeClassName } : {}),
       ...(placement?.nodeSelector ? { nodeSelector: placement.nodeSelector } : {}),
       ...(placement?.affinity ? { affinity: placement.affinity as NonNullable<V1Pod["spec"]>["affinity"] } : {}),
@@ -127,6 +142,19 @@ export function buildRunnerPod({ runner, githubName, mode }: RunnerPodInput): V1
         ? { tolerations: placement.tolerations as NonNullable<V1Pod["spec"]>["tolerations"] }
         : {}),
     },
+  };
+}
+
+/**
+ * The runner container's security: no privilege escalation, no capabilities and the runtime's
+ * default seccomp profile, each unless the Runner's `spec.securityContext` sets that field itself.
+ */
+export function runnerContainerSecurity(fromSpec: V1Container["securityContext"]): V1Container["securityContext"] {
+  return {
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ["ALL"] },
+    seccompProfile: { type: "RuntimeDefault" },
+    ...(fromSpec ?? {}),
   };
 }
 

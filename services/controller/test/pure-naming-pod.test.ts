@@ -126,18 +126,61 @@ describe("the runner Pod", () => {
     assert.equal(pod.spec?.volumes?.[1]?.name, "cache");
   });
   test("runs non-root with the spec's placement, resources and security fields", () => {
-    assert.deepEqual(pod.spec?.securityContext, { runAsUser: 1000, runAsGroup: 1000, runAsNonRoot: true });
+    assert.deepEqual(pod.spec?.securityContext, {
+      runAsUser: 1000,
+      runAsGroup: 1000,
+      runAsNonRoot: true,
+      fsGroup: 1000,
+      seccompProfile: { type: "RuntimeDefault" },
+    });
     assert.equal(container?.image, "img:2");
     assert.equal(container?.imagePullPolicy, "Always");
     assert.deepEqual(pod.spec?.imagePullSecrets, [{ name: "pull" }]);
     assert.deepEqual(container?.resources, { limits: { cpu: "2" } });
-    assert.deepEqual(container?.securityContext, { readOnlyRootFilesystem: true });
+    assert.deepEqual(container?.securityContext, {
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] },
+      seccompProfile: { type: "RuntimeDefault" },
+      readOnlyRootFilesystem: true,
+    });
     assert.equal(pod.spec?.serviceAccountName, "sa");
+    assert.equal(pod.spec?.automountServiceAccountToken, undefined, "a named ServiceAccount keeps its token");
     assert.equal(pod.spec?.runtimeClassName, "gvisor");
     assert.deepEqual(pod.spec?.nodeSelector, { pool: "runners" });
     assert.deepEqual(pod.spec?.tolerations, [{ key: "k", operator: "Exists" }]);
     assert.deepEqual(pod.spec?.affinity, { nodeAffinity: {} });
     assert.equal(pod.spec?.restartPolicy, "Never");
+  });
+  test("without spec.serviceAccountName or spec.securityContext: no token, hardened container defaults", () => {
+    const plain = buildRunnerPod({
+      runner: runner({ spec: { url: "https://github.com/a" } }),
+      githubName: "x",
+      mode: "jit",
+    });
+    assert.equal(plain.spec?.automountServiceAccountToken, false);
+    assert.equal(plain.spec?.serviceAccountName, undefined);
+    assert.deepEqual(plain.spec?.containers[0]?.securityContext, {
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] },
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+  });
+  test("a spec.securityContext field wins over the container default it names", () => {
+    const privileged = buildRunnerPod({
+      runner: runner({
+        spec: {
+          url: "https://github.com/a",
+          securityContext: { allowPrivilegeEscalation: true, capabilities: { add: ["SYS_ADMIN"] } },
+        },
+      }),
+      githubName: "x",
+      mode: "jit",
+    });
+    assert.deepEqual(privileged.spec?.containers[0]?.securityContext, {
+      allowPrivilegeEscalation: true,
+      capabilities: { add: ["SYS_ADMIN"] },
+      seccompProfile: { type: "RuntimeDefault" },
+    });
   });
   test("token mode points at the token file and probes for .runner", () => {
     const tokenPod = buildRunnerPod({ runner: r, githubName: "n", mode: "token" });

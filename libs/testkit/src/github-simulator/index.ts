@@ -7,6 +7,7 @@ export {
 } from "./jobs.ts";
 export { OpenApiCatalog, type Validation } from "./openapi.ts";
 export { type EmulatedPod, RunnerEmulation, type RunnerEmulationOptions } from "./runner-emulation.ts";
+export type { RunnerProcessStart } from "./runner-sessions.ts";
 export {
   type Fault,
   GitHubSimulator,

@@ -166,7 +166,8 @@ export class JobDispatcher {
           groupName: group?.name ?? "Default",
         };
         void this.send(job, "in_progress");
-        if (job.durationMs !== undefined) {
+        // A runner process runs the job itself and says when it ended (runner-sessions.ts).
+        if (job.durationMs !== undefined && !runner.live) {
           const timer = setTimeout(() => {
             this.timers.delete(timer);
             void this.complete(job.id, job.plannedConclusion).catch(() => undefined);
@@ -193,7 +194,8 @@ export class JobDispatcher {
       runner.busy = false;
       runner.jobId = undefined;
       if (runner.ephemeral) this.state.runners.delete(runner.id);
-      await this.emulation?.runnerExited(runner);
+      // A runner process exits by itself; an emulated one's Pod is ended for it.
+      if (!runner.live) await this.emulation?.runnerExited(runner);
     }
     this.schedule();
     return job;

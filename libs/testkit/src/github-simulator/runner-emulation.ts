@@ -24,6 +24,7 @@ import {
 import { makeReusingApiClient } from "../kube-api.ts";
 import { finishPod } from "../pods.ts";
 import type { JobDispatcher, RunnerExit } from "./jobs.ts";
+import { registerWithToken, runnerOfJitConfig } from "./runner-sessions.ts";
 import type { SimRunner, SimState } from "./state.ts";
 
 export interface RunnerEmulationOptions {
@@ -37,6 +38,8 @@ export interface RunnerEmulationOptions {
   jitConfigKeys?: string[];
   /** Secret keys that may hold a registration token (registration-token mode). */
   registrationTokenKeys?: string[];
+  /** Nodes whose Pods run real runner processes (a real node): not emulated. */
+  ignoreNodes?: string[];
 }
 
 export interface EmulatedPod {
@@ -105,6 +108,7 @@ export class RunnerEmulation implements RunnerExit {
   }
 
   private async observe(key: string, pod: V1Pod, deleted: boolean): Promise<void> {
+    if (pod.spec?.nodeName && this.options.ignoreNodes?.includes(pod.spec.nodeName)) return;
     const namespace = pod.metadata?.namespace ?? "";
     const name = pod.metadata?.name ?? "";
     const known = this.pods.get(key);
@@ -140,7 +144,7 @@ export class RunnerEmulation implements RunnerExit {
       entry.problem = `no Secret with a key ${this.keys().join(" or ")} is mounted`;
       return;
     }
-    const runner = this.runnerFor(encoded);
+    const runner = runnerOfJitConfig(this.state, encoded);
     if (!runner) {
       entry.problem = "the JIT configuration was not issued by this GitHub (or its runner was removed)";
       return;
@@ -165,11 +169,8 @@ export class RunnerEmulation implements RunnerExit {
     return this.options.jitConfigKeys ?? ["jitconfig", "encoded_jit_config"];
   }
 
-  /** `config.sh --unattended --ephemeral --replace` with a registration token: the runner exists and is online. */
+  /** `config.sh --unattended --ephemeral --replace` with a registration token, from the Pod's env: the runner exists and is online. */
   private register(pod: V1Pod, token: string): SimRunner | string {
-    const issued = this.state.registrationTokens.get(token);
-    if (!issued || issued.expiresAt <= Date.now())
-      return "the registration token was not issued by this GitHub, or it expired";
     const container = pod.spec?.containers?.[0];
     const env = (name: string): string | undefined => {
       const variable = container?.env?.find((e) => e.name === name);
@@ -179,39 +180,15 @@ export class RunnerEmulation implements RunnerExit {
     };
     const name = env("RUNNER_NAME");
     if (!name) return "registration-token mode needs the RUNNER_NAME env";
-    const groupName = env("RUNNER_GROUP") || "Default";
-    const group = this.state.groupsOf(issued.scope).find((g) => g.name.toLowerCase() === groupName.toLowerCase());
-    if (!group) return `no runner group ${groupName}`;
-    for (const old of this.state.runnersOf(issued.scope)) {
-      if (old.name.toLowerCase() === name.toLowerCase() && !old.busy) this.state.runners.delete(old.id); // --replace
-    }
-    const labels = [
-      "self-hosted",
-      "Linux",
-      "X64",
-      ...(env("RUNNER_LABELS") ?? "").split(",").filter((l) => l.trim() !== ""),
-    ];
-    const runner: SimRunner = {
-      id: this.state.nextId("runner", 20),
+    const registered = registerWithToken(this.state, {
+      token,
       name,
-      scope: issued.scope,
-      os: "linux",
-      status: "online",
-      busy: false,
-      labels: labels.map((label, i) => ({
-        id: this.state.nextId("label", 1),
-        name: label.trim(),
-        type: i < 3 ? "read-only" : "custom",
-      })),
-      runnerGroupId: group.id,
-      ephemeral: true,
+      labels: (env("RUNNER_LABELS") ?? "").split(","),
+      runnerGroup: env("RUNNER_GROUP") || "Default",
       workFolder: env("RUNNER_WORKDIR") || "_work",
-      encodedJitConfig: undefined,
-      pod: undefined,
-      jobId: undefined,
-    };
-    this.state.runners.set(runner.id, runner);
-    return runner;
+    });
+    if (typeof registered !== "string") registered.status = "online";
+    return registered;
   }
 
   /** The string data of every Secret the Pod mounts or references. */
@@ -240,20 +217,6 @@ export class RunnerEmulation implements RunnerExit {
       }
     }
     return found;
-  }
-
-  /** The runner this configuration belongs to: its `.runner` file names the id, and it must be the exact config GitHub issued. */
-  private runnerFor(encoded: string): SimRunner | undefined {
-    try {
-      const files = JSON.parse(Buffer.from(encoded, "base64").toString("utf8")) as Record<string, string>;
-      const runnerFile = JSON.parse(Buffer.from(files[".runner"] ?? "", "base64").toString("utf8")) as {
-        AgentId?: number;
-      };
-      const runner = this.state.runners.get(Number(runnerFile.AgentId));
-      return runner?.encodedJitConfig === encoded ? runner : undefined;
-    } catch {
-      return undefined;
-    }
   }
 
   /** The ephemeral runner exits after its job: its Pod's container ends with exit code 0. */

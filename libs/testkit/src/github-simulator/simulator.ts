@@ -4,8 +4,10 @@
 // and (optionally) runner emulation against a real apiserver plus signed workflow_job webhooks.
 // See README.md beside this file.
 import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { dirname } from "node:path";
 import {
   HttpError,
   OPERATIONS,
@@ -27,6 +29,7 @@ import {
   secondaryLimitBody,
 } from "./rate-limits.ts";
 import { type EmulatedPod, RunnerEmulation, type RunnerEmulationOptions } from "./runner-emulation.ts";
+import { type RunnerProcessStart, RunnerSessions } from "./runner-sessions.ts";
 import {
   type JobConclusion,
   type ScopeRef,
@@ -46,6 +49,11 @@ export interface GitHubSimulatorOptions {
   webhook?: WebhookTarget;
   /** Runner emulation against a cluster; see RunnerEmulationOptions. */
   runners?: RunnerEmulationOptions;
+  /**
+   * A unix socket path where runner processes reach GitHub's runner routes (runner-sessions.ts),
+   * for runner Pods on a real node that mount its folder. Created world-connectable.
+   */
+  runnerSocket?: string;
   /** How long the webhook receiver has to answer before an attempt counts as `timed out` (default 10 s, as GitHub). */
   webhookTimeoutMs?: number;
   /** Called for every schema violation (besides recording it); default logs to stderr. */
@@ -117,7 +125,9 @@ export class GitHubSimulator {
   private readonly dispatcher: JobDispatcher;
   private readonly operations: Record<string, OperationSpec>;
   private emulation: RunnerEmulation | undefined;
+  private readonly sessions: RunnerSessions;
   private server: Server | undefined;
+  private socketServer: Server | undefined;
   private baseUrl = "";
   private faultIds = 0;
 
@@ -133,6 +143,7 @@ export class GitHubSimulator {
       timeoutMs: options.webhookTimeoutMs,
     });
     this.operations = { ...OPERATIONS, ...webhookDeliveryOperations(this.dispatcher) };
+    this.sessions = new RunnerSessions({ state: this.state, dispatcher: this.dispatcher, webUrl: () => this.url });
   }
 
   /** `http://127.0.0.1:<port>`: a Runner URL such as `${url}/my-org` points here. */
@@ -146,18 +157,27 @@ export class GitHubSimulator {
   }
 
   async start(): Promise<this> {
-    const server = createServer((req, res) => {
-      this.handle(req, res).catch((error: unknown) => {
-        if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
-        res.end(JSON.stringify({ message: `GitHub simulator failed: ${(error as Error).message}` }));
-      });
-    });
+    const server = this.httpServer();
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(this.options.port ?? 0, "127.0.0.1", () => resolve());
     });
     this.server = server;
     this.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const socketPath = this.options.runnerSocket;
+    if (socketPath) {
+      mkdirSync(dirname(socketPath), { recursive: true });
+      rmSync(socketPath, { force: true });
+      const socketServer = this.httpServer();
+      await new Promise<void>((resolve, reject) => {
+        socketServer.once("error", reject);
+        socketServer.listen(socketPath, () => resolve());
+      });
+      // The runner container runs as its own uid: it must be able to reach and connect to it.
+      chmodSync(dirname(socketPath), 0o777);
+      chmodSync(socketPath, 0o777);
+      this.socketServer = socketServer;
+    }
     if (this.options.runners) {
       this.emulation = new RunnerEmulation(this.state, this.dispatcher, this.options.runners);
       this.dispatcher.setEmulation(this.emulation);
@@ -169,11 +189,25 @@ export class GitHubSimulator {
   async stop(): Promise<void> {
     await this.emulation?.stop();
     this.dispatcher.stop();
-    const server = this.server;
+    this.sessions.stop();
+    const servers = [this.server, this.socketServer].filter((server) => server !== undefined);
     this.server = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    this.socketServer = undefined;
+    await Promise.all(
+      servers.map((server) => {
+        server.closeAllConnections();
+        return new Promise<void>((resolve) => server.close(() => resolve()));
+      }),
+    );
+  }
+
+  private httpServer(): Server {
+    return createServer((req, res) => {
+      this.handle(req, res).catch((error: unknown) => {
+        if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
+        res.end(JSON.stringify({ message: `GitHub simulator failed: ${(error as Error).message}` }));
+      });
+    });
   }
 
   // ---- the world ----------------------------------------------------------------------------
@@ -278,6 +312,11 @@ export class GitHubSimulator {
     return [...(this.emulation?.pods.values() ?? [])];
   }
 
+  /** Runner processes (the runner image on a real node) that came online through the runner socket. */
+  runnerProcesses(): readonly RunnerProcessStart[] {
+    return this.sessions.started;
+  }
+
   /** Marks a runner online or offline directly (without runner emulation). */
   setRunnerStatus(id: number, status: "online" | "offline"): void {
     const runner = this.state.runners.get(id);
@@ -372,6 +411,7 @@ export class GitHubSimulator {
     const method = (req.method ?? "GET").toUpperCase();
     const raw = await readBody(req);
     if (url.pathname.startsWith("/_simulator/")) return this.control(method, url, raw, res);
+    if (url.pathname.startsWith("/_runner/")) return this.runnerRoute(method, url, raw, res);
     const requestId = `${randomBytes(4).toString("hex").toUpperCase()}:${randomBytes(4).toString("hex").toUpperCase()}`;
     const entry: RequestLogEntry = {
       at: started,
@@ -658,6 +698,21 @@ export class GitHubSimulator {
 
   // ---- control API over HTTP (for the sandbox and benchmarks) ---------------------------------
 
+  /** The runner process's routes (runner-sessions.ts); a body that is not JSON gets a 400. */
+  private async runnerRoute(method: string, url: URL, raw: Buffer, res: ServerResponse): Promise<void> {
+    let body: unknown;
+    try {
+      body = raw.length > 0 ? JSON.parse(raw.toString("utf8")) : undefined;
+    } catch {
+      res.writeHead(400, { "content-type": "application/json" });
+      res.end(JSON.stringify({ message: "the body is not JSON" }));
+      return;
+    }
+    const answer = await this.sessions.handle(method, url, body);
+    res.writeHead(answer.status, answer.body === undefined ? {} : { "content-type": "application/json" });
+    res.end(answer.body === undefined ? undefined : JSON.stringify(answer.body));
+  }
+
   private async control(method: string, url: URL, raw: Buffer, res: ServerResponse): Promise<void> {
     const reply = (status: number, body: unknown) => {
       res.writeHead(status, { "content-type": "application/json" });
@@ -672,7 +727,7 @@ export class GitHubSimulator {
         case "GET /_simulator/runners":
           return reply(
             200,
-            this.runners().map(({ encodedJitConfig: _secret, ...r }) => r),
+            this.runners().map(({ encodedJitConfig: _secret, credential: _credential, ...r }) => r),
           );
         case "GET /_simulator/jobs":
           return reply(200, this.jobs());

@@ -60,6 +60,10 @@ export interface SimRunner {
   workFolder: string;
   /** The encoded JIT configuration GitHub handed out for it (secret). */
   encodedJitConfig: string | undefined;
+  /** The credential a token-registered runner's `.credentials` holds (secret). */
+  credential?: string;
+  /** True while a runner process (the runner image's stand-in) holds a session: it runs its jobs itself. */
+  live?: boolean;
   /** The Pod that runs it, once the emulation saw it come up. */
   pod: { namespace: string; name: string } | undefined;
   jobId: number | undefined;
