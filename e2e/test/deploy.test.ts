@@ -526,7 +526,7 @@ function findTool(candidates: string[][], probe = "--version"): string[] | undef
 }
 
 describe("the service images", () => {
-  // No Docker engine runs here, so the images are not built by the tests; what can drift is checked.
+  // What can drift is checked here; e2e/test/images.test.ts builds and runs the images themselves.
   const rootPackage = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
   for (const service of services) {
     test(`services/${service}/Dockerfile: pinned Node and pnpm, production dependencies only, non-root, runs the composition root`, () => {
@@ -534,6 +534,12 @@ describe("the service images", () => {
       assert.match(
         dockerfile,
         new RegExp(`^ARG NODE_VERSION=${rootPackage.devDependencies.node.replaceAll(".", "\\.")}$`, "m"),
+      );
+      // The official Node image unless a build passes another base (npm run images does).
+      assert.match(dockerfile, /^ARG NODE_IMAGE=node:\$\{NODE_VERSION\}-bookworm-slim$/m);
+      assert.match(
+        dockerfile.match(/^FROM .*/gm)?.join("|") ?? "",
+        /^FROM \$\{NODE_IMAGE\} AS build\|FROM \$\{NODE_IMAGE\}$/,
       );
       assert.ok(dockerfile.includes(`pnpm@${rootPackage.packageManager.replace(/^pnpm@/, "")}`), "pnpm version");
       assert.ok(

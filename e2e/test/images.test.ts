@@ -55,7 +55,7 @@ describe("the service images run as containers and become ready", { skip }, () =
     for (const file of ["kubeconfig", "tls.crt", "tls.key"]) chmodSync(join(configDir, file), 0o644);
     await cp.kubectl(["create", "namespace", "octorun-system"]);
     // The controller and state-metrics are ready once their Runner and RunnerSet caches are filled.
-    const crds = await cp.kubectl(["apply", "-f", join(import.meta.dirname, "..", "..", "deploy", "crds")]);
+    const crds = await cp.kubectl(["apply", "-k", join(import.meta.dirname, "..", "..", "deploy", "crds")]);
     assert.equal(crds.code, 0, crds.stderr);
     group = new ProcessGroup(mkdtempSync(join(tmpdir(), "octorun-images-run-")));
   });

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { CoreV1Api, CustomObjectsApi, type V1Pod } from "@kubernetes/client-node";
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Pod, Watch } from "@kubernetes/client-node";
 import { API_GROUP, RUNNER_RESOURCE, RUNNER_SET_RESOURCE, STORAGE_VERSION } from "@octorun/api";
 import { ensureImages, makeReusingApiClient, realNodeSupport, type SimJob, waitFor } from "@octorun/testkit";
 import { parseAllDocuments, stringify } from "yaml";
@@ -22,28 +22,26 @@ const root = join(import.meta.dirname, "..", "..");
 const support = realNodeSupport();
 const skip = support.ok ? false : process.env.CI ? false : support.why;
 
-/** Every phase each Pod was seen in, by name (a real kubelet writes them; nothing here fakes one). */
+/** Every phase each Pod was seen in, by name, from a watch (a real kubelet writes them; nothing here fakes one). */
 class PodPhases {
   readonly seen = new Map<string, string[]>();
-  #timer: NodeJS.Timeout | undefined;
-  start(core: CoreV1Api): this {
-    this.#timer = setInterval(() => {
-      void core.listNamespacedPod({ namespace: "default" }).then(
-        (list) => {
-          for (const pod of list.items) {
-            const phases = this.seen.get(pod.metadata?.name ?? "") ?? [];
-            const phase = pod.status?.phase ?? "";
-            if (phases.at(-1) !== phase) phases.push(phase);
-            this.seen.set(pod.metadata?.name ?? "", phases);
-          }
-        },
-        () => undefined,
-      );
-    }, 250);
+  #abort: AbortController | undefined;
+  async start(kubeConfig: KubeConfig): Promise<this> {
+    this.#abort = await new Watch(kubeConfig).watch(
+      "/api/v1/namespaces/default/pods",
+      {},
+      (_type, pod: V1Pod) => {
+        const phases = this.seen.get(pod.metadata?.name ?? "") ?? [];
+        const phase = pod.status?.phase ?? "";
+        if (phases.at(-1) !== phase) phases.push(phase);
+        this.seen.set(pod.metadata?.name ?? "", phases);
+      },
+      () => undefined,
+    );
     return this;
   }
   stop(): void {
-    clearInterval(this.#timer);
+    this.#abort?.abort();
   }
 }
 
@@ -63,7 +61,7 @@ describe("octorun on a real node: the runner image in real containers", { skip }
     await system.cp.realNode?.importImage(runner.archive);
     core = makeReusingApiClient(system.cp.kubeConfig, CoreV1Api);
     recorder = await new RunnerRecorder(system.cp.kubeConfig).start();
-    pods = new PodPhases().start(core);
+    pods = await new PodPhases().start(system.cp.kubeConfig);
   });
   after(async () => {
     pods?.stop();
@@ -83,7 +81,8 @@ describe("octorun on a real node: the runner image in real containers", { skip }
       (h) => !h.deleted && h.phases.at(-1) === "Idle" && h.name.startsWith(`${set}-`),
     );
 
-  async function runJobsOn(set: string, count: number) {
+  /** Queues `count` jobs for the runners of `set` (runs-on `label`) once as many are Idle, and waits until GitHub completed them. */
+  async function runJobsOn(set: string, count: number, label = `runnerset=${set}`) {
     const idle = await waitFor(
       `${count} Idle runners of ${set}`,
       () => idleRunners(set).length >= count && idleRunners(set),
@@ -97,7 +96,7 @@ describe("octorun on a real node: the runner image in real containers", { skip }
       jobs.push(
         await system.github.queueJob({
           repository: REPOSITORY,
-          labels: ["self-hosted", `runnerset=${set}`],
+          labels: ["self-hosted", label],
           durationMs: 1_500,
           name: `${set} job ${i}`,
         }),
@@ -233,7 +232,7 @@ describe("octorun on a real node: the runner image in real containers", { skip }
     });
     await system.apply(samples.join("---\n"));
     const set = "runnerset-sample";
-    await runJobsOn(set, 3);
+    await runJobsOn(set, 3, "runnerset=myrunnerset");
     const single = await waitFor("the sample Runner Idle", () => {
       const found = recorder.histories.get("runner-sample");
       return found?.phases.at(-1) === "Idle" && found;
