@@ -203,6 +203,12 @@ describe("octorun on a real node: the runner image in real containers", { skip }
     await system.github.completeJob(job.id, "success");
     await waitFor(`${history.name}'s Pod Succeeded`, () => pods.seen.get(history.name)?.includes("Succeeded"), {
       timeoutMs: 60_000,
+    }).catch(async (error: Error) => {
+      const runner = recorder.histories.get(history.name);
+      const now = await core.readNamespacedPod({ namespace: "default", name: history.name }).catch(() => undefined);
+      throw new Error(
+        `${error.message}: Pod phases seen ${pods.seen.get(history.name)}, now ${JSON.stringify(now?.status?.containerStatuses)} deletion ${now?.metadata?.deletionTimestamp}; Runner ${JSON.stringify(runner)}; job ${JSON.stringify(system.github.job(job.id))}\n${system.cp.realNode?.kubeletLogTail(40)}`,
+      );
     });
     await waitFor(`${history.name} deleted`, () => recorder.histories.get(history.name)?.deleted, {
       timeoutMs: 60_000,
