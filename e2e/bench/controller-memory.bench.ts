@@ -29,7 +29,7 @@ export default defineBenchmark({
     try {
       const client = new KubeClient(world.cp.kubeConfig, { fieldManager: "bench" });
       const controller = await startControllerProcess(world, {
-        WATCH_NAMESPACE: NS,
+        WATCH_NAMESPACES: NS,
         RUNNER_WORKERS: "32",
         NODE_OPTIONS: process.env.CM_NODE_OPTIONS ?? "",
       });

@@ -52,9 +52,9 @@ export default defineBenchmark({
       observer.subscribe(jobSubject("assigned"), {
         callback: (_err, msg) => publishedAt.set(decodeJobEvent(msg.data).job.id, Date.now()),
       });
-      const controller = await startControllerProcess(world, { WATCH_NAMESPACE: NS, RUNNER_WORKERS: "32" });
+      const controller = await startControllerProcess(world, { WATCH_NAMESPACES: NS, RUNNER_WORKERS: "32" });
       const activeAt = new Map<number, number>();
-      const runners = new Informer<RunnerObject>({ client, type: Runners, namespace: NS });
+      const runners = new Informer<RunnerObject>({ client, type: Runners, namespaces: [NS] });
       runners.on("update", (_old, r) => {
         const id = r.status?.job?.id;
         if (r.status?.phase === "Active" && id !== undefined && !activeAt.has(id)) activeAt.set(id, Date.now());

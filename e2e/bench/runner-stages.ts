@@ -18,16 +18,16 @@ export async function watchRunnerStages(client: KubeClient, namespace: string) {
     seen.set(name, stages);
     if (!stages.has(stage)) stages.set(stage, performance.now());
   };
-  const runners = new Informer<RunnerObject>({ client, type: Runners, namespace, relistMs: 0 });
+  const runners = new Informer<RunnerObject>({ client, type: Runners, namespaces: [namespace], relistMs: 0 });
   const onRunner = (r: RunnerObject) => {
     mark(r.metadata.name, "Runner created");
     if (r.status?.phase === "Idle") mark(r.metadata.name, "Runner Idle");
   };
   runners.on("add", onRunner);
   runners.on("update", (_old, r) => onRunner(r));
-  const secrets = new Informer<V1Secret>({ client, type: Secrets, namespace, relistMs: 0 });
+  const secrets = new Informer<V1Secret>({ client, type: Secrets, namespaces: [namespace], relistMs: 0 });
   secrets.on("add", (s) => mark(s.metadata?.ownerReferences?.[0]?.name, "Secret created"));
-  const pods = new Informer<V1Pod>({ client, type: Pods, namespace, relistMs: 0 });
+  const pods = new Informer<V1Pod>({ client, type: Pods, namespaces: [namespace], relistMs: 0 });
   const onPod = (p: V1Pod) => {
     mark(p.metadata?.name, "Pod created");
     if (p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"))

@@ -54,7 +54,7 @@ export default defineBenchmark({
       await floorStages.stop();
       const floorAfter = await apiserverRequests(world.cp);
       const controller = await startControllerProcess(world, {
-        WATCH_NAMESPACE: SCALE_NS,
+        WATCH_NAMESPACES: SCALE_NS,
         RUNNER_WORKERS: String(CONCURRENCY),
       });
       try {

@@ -32,6 +32,7 @@ import {
   startControlPlane,
   waitFor,
 } from "@octorun/testkit";
+import { parseAllDocuments } from "yaml";
 import {
   mutatingWebhookConfiguration,
   validatingWebhookConfiguration,
@@ -91,33 +92,78 @@ function beyond(grants: Grants, baseline: Grants): Record<string, string> {
   return Object.fromEntries([...grants].filter(([resource, verbs]) => baseline.get(resource) !== verbs).sort());
 }
 
-const expectedGrants: Record<Service, { cluster: Record<string, string>; inNamespace: Record<string, string> }> = {
+/** resource → verb → why the service needs it. Every verb granted must be here, with its reason. */
+type GrantTable = Record<string, Record<string, string>>;
+
+const cache = "its informer's cache (list, then watch)";
+const expectedGrants: Record<Service, { cluster: GrantTable; inNamespace: GrantTable }> = {
   controller: {
     cluster: {
-      "controllerrevisions.apps": "create delete get list patch watch",
-      "events.events.k8s.io": "create patch",
-      pods: "create delete get list patch watch",
-      "runners.octorun.github.io": "create delete get list patch watch",
-      "runners.octorun.github.io/finalizers": "update",
-      "runners.octorun.github.io/status": "get patch",
-      "runnersets.octorun.github.io": "get list patch watch",
-      "runnersets.octorun.github.io/finalizers": "update",
-      "runnersets.octorun.github.io/status": "get patch",
-      secrets: "create delete get list patch watch",
+      "controllerrevisions.apps": {
+        list: cache,
+        watch: cache,
+        create: "a RunnerSet's template revision",
+        get: "a revision that already exists: same template, or a hash collision",
+        patch: "an old template used again gets a new revision number",
+        delete: "pruning to revisionHistoryLimit",
+      },
+      "events.events.k8s.io": { create: "Events about its objects", patch: "a repeated Event's count" },
+      pods: {
+        list: cache,
+        watch: cache,
+        create: "a Runner's Pod",
+        patch: "the Pod's safe-to-evict annotation follows the Runner's phase",
+        delete: "a Complete, Failed or deleted Runner's Pod",
+      },
+      "runners.octorun.github.io": {
+        list: cache,
+        watch: cache,
+        get: "a job event's status write met a conflict: read the Runner fresh",
+        create: "a RunnerSet scales up",
+        patch: "spec.id and spec.os, the finalizer, a RunnerSet adopting or releasing a Runner",
+        delete: "a RunnerSet scales down or replaces a Runner",
+      },
+      "runners.octorun.github.io/finalizers": {
+        update: "blockOwnerDeletion on the Pod's and Secret's owner reference (OwnerReferencesPermissionEnforcement)",
+      },
+      "runners.octorun.github.io/status": { patch: "the Runner's phase, conditions and job" },
+      "runnersets.octorun.github.io": { list: cache, watch: cache },
+      "runnersets.octorun.github.io/finalizers": {
+        update: "blockOwnerDeletion on its Runners' and revisions' owner reference",
+      },
+      "runnersets.octorun.github.io/status": { patch: "the RunnerSet's counts, revisions and conditions" },
+      secrets: {
+        list: cache,
+        watch: cache,
+        get: "a JIT Secret an earlier leader may have written, looked up before asking GitHub again",
+        create: "a Runner's JIT configuration or registration token",
+        patch: "a registration token renewed",
+        delete: "a deleted Runner's Secret",
+      },
     },
     // Its leader-election Lease lives in octorun-system, and only there.
     inNamespace: {
-      "leases.coordination.k8s.io": "create",
-      "leases.coordination.k8s.io[octorun-controller]": "get update",
+      "leases.coordination.k8s.io": { create: "the Lease, the first time (cannot be limited to a name)" },
+      "leases.coordination.k8s.io[octorun-controller]": { get: "leader election", update: "acquire and renew" },
     },
   },
   "admission-webhook": { cluster: {}, inNamespace: {} },
   "github-ingress": { cluster: {}, inNamespace: {} },
   "state-metrics": {
-    cluster: { "runners.octorun.github.io": "get list watch", "runnersets.octorun.github.io": "get list watch" },
+    cluster: {
+      "runners.octorun.github.io": { list: cache, watch: cache },
+      "runnersets.octorun.github.io": { list: cache, watch: cache },
+    },
     inNamespace: {},
   },
 };
+
+/** The table's verbs in `kubectl auth can-i --list`'s form. */
+function verbsOf(table: GrantTable): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(table).map(([resource, verbs]) => [resource, Object.keys(verbs).sort().join(" ")]),
+  );
+}
 
 describe("deploy/ on a real apiserver", {
   skip: process.env.OCTORUN_TEST_KUBECONFIG
@@ -218,10 +264,10 @@ describe("deploy/ on a real apiserver", {
       test(`octorun-${service} is granted exactly what its job needs`, async () => {
         const user = serviceAccount(`octorun-${service}`);
         const expected = expectedGrants[service];
-        assert.deepEqual(beyond(await grants(user, "default"), baseline.cluster), expected.cluster);
+        assert.deepEqual(beyond(await grants(user, "default"), baseline.cluster), verbsOf(expected.cluster));
         assert.deepEqual(beyond(await grants(user, namespace), baseline.inNamespace), {
-          ...expected.cluster,
-          ...expected.inNamespace,
+          ...verbsOf(expected.cluster),
+          ...verbsOf(expected.inNamespace),
         });
       });
     }
@@ -250,6 +296,8 @@ describe("deploy/ on a real apiserver", {
         ["octorun-controller", ["create", "leases.coordination.k8s.io", "-n", "default"]],
         ["octorun-controller", ["update", "leases.coordination.k8s.io/someone-else", "-n", namespace]],
         ["octorun-controller", ["create", "runnersets.octorun.github.io", "-n", "team-a"]],
+        ["octorun-controller", ["patch", "runnersets.octorun.github.io", "-n", "team-a"]],
+        ["octorun-controller", ["get", "pods", "-n", "team-a"]],
         ["octorun-controller", ["update", "secrets", "-n", "team-a"]],
         ["octorun-controller", ["create", "deployments.apps", "-n", namespace]],
         ["octorun-controller", ["update", "customresourcedefinitions.apiextensions.k8s.io"]],
@@ -463,6 +511,147 @@ spec: {url: "https://github.com/octo/repo", image: {name: "ghcr.io/octorun/runne
       assert.notEqual(result.code, 0, "a Runner was admitted without the admission webhook");
       assert.match(result.stderr, /octorun\.github\.io|octorun-admission-webhook/);
     });
+  });
+});
+
+describe("deploy/namespaced on a real apiserver: the controller, state-metrics and webhooks in the listed namespaces only", {
+  skip: process.env.OCTORUN_TEST_KUBECONFIG
+    ? "installs cluster-wide objects: only against the local control plane"
+    : false,
+}, () => {
+  const overlay = join(root, "deploy", "namespaced");
+  const watched = ["team-a", "team-b"];
+  let cp: ControlPlane;
+  // biome-ignore lint/suspicious/noExplicitAny: Kubernetes objects of any kind
+  let built: Array<{ kind: string; metadata: { name: string; namespace?: string }; spec?: any; webhooks?: any }>;
+  const kubectl = async (args: string[], input?: string) => {
+    const result = await cp.kubectl(args, input);
+    assert.equal(result.code, 0, `kubectl ${args.join(" ")} failed:\n${result.stderr}`);
+    return result;
+  };
+  const can = async (user: string, args: string[]) => {
+    const result = await cp.kubectl(["auth", "can-i", ...args, `--as=${serviceAccount(user)}`]);
+    assert.ok(result.code === 0 || result.code === 1, result.stderr);
+    return result.code === 0;
+  };
+  const grants = async (user: string, ns: string) =>
+    parseCanIList((await kubectl(["auth", "can-i", "--list", `--as=${user}`, "-n", ns])).stdout);
+
+  before(async () => {
+    cp = await startControlPlane();
+    await kubectl(["apply", "--server-side", "-f", certManagerCrds]);
+    await kubectl([
+      "wait",
+      "--for=condition=Established",
+      "--timeout=60s",
+      "crd/certificates.cert-manager.io",
+      "crd/issuers.cert-manager.io",
+    ]);
+    await kubectl(["apply", "--server-side", "-k", join(root, "deploy", "namespace")]);
+    for (const ns of [...watched, "team-c"]) await kubectl(["create", "namespace", ns]);
+    built = parseAllDocuments((await kubectl(["kustomize", overlay])).stdout).map((d) => d.toJS());
+  });
+  after(async () => {
+    await cp?.stop();
+  });
+
+  test("a server-side dry run succeeds with no warning, and the apply", async () => {
+    const { stderr } = await kubectl(["apply", "-k", overlay, "--server-side", "--dry-run=server"]);
+    assert.doesNotMatch(stderr, /warning/i);
+    await kubectl(["apply", "-k", overlay, "--server-side"]);
+  });
+
+  test("the namespaces are the same in the RoleBindings, WATCH_NAMESPACES and the webhooks' namespaceSelector", () => {
+    const find = (kind: string, name: string) => built.find((o) => o.kind === kind && o.metadata.name === name);
+    assert.deepEqual(
+      built.filter((o) => o.kind === "ClusterRoleBinding").map((o) => o.metadata.name),
+      [],
+      "no ClusterRoleBinding left",
+    );
+    for (const service of ["controller", "state-metrics"]) {
+      const bound = built
+        .filter((o) => o.kind === "RoleBinding" && o.metadata.name === `octorun-${service}`)
+        .map((o) => o.metadata.namespace)
+        .sort();
+      assert.deepEqual(bound, watched, `${service}'s RoleBindings`);
+      const env = find("Deployment", `octorun-${service}`)?.spec.template.spec.containers[0].env;
+      const setting = env.find((v: { name: string }) => v.name === "WATCH_NAMESPACES")?.value;
+      assert.deepEqual(String(setting).split(",").sort(), watched, `${service}'s WATCH_NAMESPACES`);
+    }
+    for (const kind of ["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"]) {
+      const webhooks = find(kind, "octorun-admission-webhook")?.webhooks ?? [];
+      assert.equal(webhooks.length, 2, kind);
+      for (const webhook of webhooks)
+        assert.deepEqual(
+          webhook.namespaceSelector,
+          { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: watched }] },
+          webhook.name,
+        );
+    }
+  });
+
+  test("each service's environment names only settings it has", async () => {
+    for (const service of services) {
+      const deployment = built.find((o) => o.kind === "Deployment" && o.metadata.name === `octorun-${service}`);
+      const env: { name: string }[] = deployment?.spec.template.spec.containers[0].env ?? [];
+      const names = env.map((variable) => variable.name);
+      assert.deepEqual(settingsProblems(await serviceSettings(service), names), [], service);
+    }
+  });
+
+  test("in a listed namespace the controller and state-metrics have their whole role; elsewhere nothing", async () => {
+    const baseline = {
+      cluster: await grants(serviceAccount("nobody"), "team-c"),
+      inNamespace: await grants(serviceAccount("nobody"), namespace),
+    };
+    for (const service of ["controller", "state-metrics"] as const) {
+      const user = serviceAccount(`octorun-${service}`);
+      const expected = expectedGrants[service];
+      for (const ns of watched)
+        assert.deepEqual(
+          beyond(await grants(user, ns), baseline.cluster),
+          verbsOf(expected.cluster),
+          `${service} in ${ns}`,
+        );
+      assert.deepEqual(beyond(await grants(user, "team-c"), baseline.cluster), {}, `${service} in team-c`);
+      assert.deepEqual(
+        beyond(await grants(user, namespace), baseline.inNamespace),
+        verbsOf(expected.inNamespace),
+        `${service} in ${namespace}`,
+      );
+    }
+  });
+
+  test("kubectl auth can-i: the controller reads Secrets and creates Pods in team-a and team-b, nowhere else", async () => {
+    const allowed = [
+      ["get", "secrets", "-n", "team-a"],
+      ["create", "pods", "-n", "team-a"],
+      ["get", "secrets", "-n", "team-b"],
+      ["create", "pods", "-n", "team-b"],
+      ["watch", "runners.octorun.github.io", "-n", "team-b"],
+      ["update", "leases.coordination.k8s.io/octorun-controller", "-n", namespace],
+    ];
+    const refused = [
+      // octorun-system holds the NATS CA's key and every service's client key.
+      ["get", "secrets/octorun-ca", "-n", namespace],
+      ["list", "secrets", "-n", namespace],
+      ["create", "pods", "-n", namespace],
+      ["get", "secrets", "-n", "team-c"],
+      ["create", "pods", "-n", "team-c"],
+      ["get", "secrets", "-n", "kube-system"],
+      ["create", "pods", "-n", "kube-system"],
+      ["create", "pods", "-n", "default"],
+      ["list", "secrets", "--all-namespaces"],
+      ["watch", "runners.octorun.github.io", "--all-namespaces"],
+    ];
+    const [yes, no] = await Promise.all([
+      Promise.all(allowed.map((args) => can("octorun-controller", args))),
+      Promise.all(refused.map((args) => can("octorun-controller", args))),
+    ]);
+    for (const [i, args] of allowed.entries()) assert.ok(yes[i], `the controller cannot ${args.join(" ")}`);
+    for (const [i, args] of refused.entries()) assert.equal(no[i], false, `the controller can ${args.join(" ")}`);
+    assert.equal(await can("octorun-state-metrics", ["list", "runners.octorun.github.io", "-n", "team-a"]), true);
+    assert.equal(await can("octorun-state-metrics", ["list", "runners.octorun.github.io", "-n", "team-c"]), false);
   });
 });
 

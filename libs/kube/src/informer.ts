@@ -11,8 +11,11 @@ export type IndexFunction<T> = (obj: T) => string[];
 export interface InformerOptions<T extends KubernetesObject> {
   client: KubeClient;
   type: ResourceType;
-  /** Watch one namespace only; all namespaces when absent. */
-  namespace?: string;
+  /**
+   * Watch these namespaces only, each with its own list and watch (so that a service granted only
+   * these namespaces never asks for the whole cluster); all namespaces when absent or empty.
+   */
+  namespaces?: readonly string[] | undefined;
   labelSelector?: string;
   fieldSelector?: string;
   /** Named indexes over the cache, e.g. `{ runnerName: (r) => [r.status.runnerName] }`. */
@@ -46,8 +49,18 @@ export interface InformerHandlers<T> {
 
 type WatchOutcome = "closed" | "gone" | "relist" | "stopped";
 
+/** One list+watch of the informer: the whole cluster, or one of its namespaces. */
+interface Scope {
+  namespace: string | undefined;
+  resourceVersion: string;
+  synced: boolean;
+  relistDue: boolean;
+  abortWatch: (() => void) | undefined;
+}
+
 /**
- * A list+watch cache of one resource. `start()` begins listing and watching; `waitForSync()`
+ * A list+watch cache of one resource (in the whole cluster, or in a set of namespaces: one list and
+ * watch each, one cache). `start()` begins listing and watching; `waitForSync()`
  * resolves once the first list is in the cache. A broken watch is resumed from the last resource
  * version with backoff; 410 Gone (or a periodic relist) lists again and emits add/update/delete for
  * what changed meanwhile. Handlers are called in event order and must not throw (errors are logged).
@@ -64,13 +77,11 @@ export class Informer<T extends KubernetesObject> {
     update: [],
     delete: [],
   };
-  #resourceVersion = "";
+  readonly #scopes: Scope[];
   #synced = false;
   #syncWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   #stop = new AbortController();
-  #running: Promise<void> | undefined;
-  #abortWatch: (() => void) | undefined;
-  #relistDue = false;
+  #running: Promise<unknown> | undefined;
   #timers: NodeJS.Timeout[] = [];
   /** How many lists the informer made (first one included): a test and a metric can read it. */
   listCount = 0;
@@ -81,6 +92,14 @@ export class Informer<T extends KubernetesObject> {
     this.#logger = options.logger ?? silentLogger;
     this.#indexers = options.indexers ?? {};
     for (const name of Object.keys(this.#indexers)) this.#indexes.set(name, new Map());
+    const namespaces = options.namespaces?.length ? [...new Set(options.namespaces)] : [undefined];
+    this.#scopes = namespaces.map((namespace) => ({
+      namespace,
+      resourceVersion: "",
+      synced: false,
+      relistDue: false,
+      abortWatch: undefined,
+    }));
   }
 
   on<K extends keyof InformerHandlers<T>>(event: K, handler: InformerHandlers<T>[K]): this {
@@ -92,7 +111,7 @@ export class Informer<T extends KubernetesObject> {
   start(): void {
     if (this.#running) return;
     this.#stop = new AbortController();
-    this.#running = this.#run();
+    this.#running = Promise.all(this.#scopes.map((scope) => this.#run(scope)));
     const { resyncMs = 0, relistMs = 10 * 60_000 } = this.#options;
     if (resyncMs > 0) this.#timers.push(setInterval(() => this.#resync(), resyncMs));
     if (relistMs > 0) this.#timers.push(setInterval(() => this.relist(), relistMs));
@@ -102,7 +121,7 @@ export class Informer<T extends KubernetesObject> {
     for (const timer of this.#timers) clearInterval(timer);
     this.#timers = [];
     this.#stop.abort();
-    this.#abortWatch?.();
+    for (const scope of this.#scopes) scope.abortWatch?.();
     await this.#running;
     this.#running = undefined;
     for (const waiter of this.#syncWaiters.splice(0)) {
@@ -137,8 +156,10 @@ export class Informer<T extends KubernetesObject> {
 
   /** Asks for a relist now (the current watch is closed and resumed from the new list). */
   relist(): void {
-    this.#relistDue = true;
-    this.#abortWatch?.();
+    for (const scope of this.#scopes) {
+      scope.relistDue = true;
+      scope.abortWatch?.();
+    }
   }
 
   get(key: string): T | undefined {
@@ -175,27 +196,26 @@ export class Informer<T extends KubernetesObject> {
     return out;
   }
 
-  get lastSyncResourceVersion(): string {
-    return this.#resourceVersion;
-  }
-
-  async #run(): Promise<void> {
+  async #run(scope: Scope): Promise<void> {
     const { backoffBaseMs = 500, backoffMaxMs = 30_000 } = this.#options;
     const signal = this.#stop.signal;
     let needList = true;
     let failures = 0;
     while (!signal.aborted) {
       try {
-        if (needList || this.#relistDue) {
-          this.#relistDue = false;
-          await this.#listAndReplace(signal);
+        if (needList || scope.relistDue) {
+          scope.relistDue = false;
+          await this.#listAndReplace(scope, signal);
           needList = false;
         }
         const started = Date.now();
-        const outcome = await this.#watch(signal);
+        const outcome = await this.#watch(scope, signal);
         if (outcome === "gone" || outcome === "relist") needList = true;
         if (outcome === "gone")
-          this.#logger.info("watch expired (410 Gone), relisting", { resource: this.type.plural });
+          this.#logger.info("watch expired (410 Gone), relisting", {
+            resource: this.type.plural,
+            namespace: scope.namespace,
+          });
         // A watch that lived a while was healthy; a watch that closes at once repeatedly is a failure.
         if (outcome === "closed" && Date.now() - started < 1_000) throw new Error("watch closed immediately");
         failures = 0;
@@ -206,7 +226,7 @@ export class Informer<T extends KubernetesObject> {
         const delay = jitter(exponentialBackoff(failures, backoffBaseMs, backoffMaxMs));
         this.#logger.warn("list/watch failed, retrying", {
           resource: this.type.plural,
-          namespace: this.#options.namespace,
+          namespace: scope.namespace,
           error: errorMessage(error),
           attempt: failures,
           retryInMs: Math.round(delay),
@@ -216,8 +236,9 @@ export class Informer<T extends KubernetesObject> {
     }
   }
 
-  async #listAndReplace(signal: AbortSignal): Promise<void> {
-    const { client, namespace, labelSelector, fieldSelector, pageSize = 500 } = this.#options;
+  async #listAndReplace(scope: Scope, signal: AbortSignal): Promise<void> {
+    const { client, labelSelector, fieldSelector, pageSize = 500 } = this.#options;
+    const { namespace } = scope;
     const items: T[] = [];
     let resourceVersion = "";
     let continueToken: string | undefined;
@@ -248,11 +269,11 @@ export class Informer<T extends KubernetesObject> {
       }
     } while (continueToken);
     this.listCount++;
-    this.#replace(items, resourceVersion);
+    this.#replace(scope, items, resourceVersion);
   }
 
-  /** Replaces the cache with a fresh list, emitting the differences as events. */
-  #replace(items: T[], resourceVersion: string): void {
+  /** Replaces the scope's part of the cache with a fresh list, emitting the differences as events. */
+  #replace(scope: Scope, items: T[], resourceVersion: string): void {
     const fresh = new Map<string, T>();
     for (const item of items) {
       // List items come without apiVersion and kind; watch events carry them. Make both look the same.
@@ -260,7 +281,11 @@ export class Informer<T extends KubernetesObject> {
       item.kind ??= this.type.kind;
       fresh.set(objectKey(item), item);
     }
-    const old = new Map(this.#cache);
+    const old = new Map(
+      scope.namespace === undefined
+        ? this.#cache
+        : [...this.#cache].filter(([, obj]) => obj.metadata?.namespace === scope.namespace),
+    );
     for (const [key, obj] of fresh) {
       const previous = old.get(key);
       this.#store(key, obj);
@@ -274,16 +299,17 @@ export class Informer<T extends KubernetesObject> {
         this.#emit("delete", obj);
       }
     }
-    this.#resourceVersion = resourceVersion;
-    if (!this.#synced) {
+    scope.resourceVersion = resourceVersion;
+    scope.synced = true;
+    if (!this.#synced && this.#scopes.every((s) => s.synced)) {
       this.#synced = true;
       for (const waiter of this.#syncWaiters.splice(0)) waiter.resolve();
     }
   }
 
-  #watch(signal: AbortSignal): Promise<WatchOutcome> {
-    const { client, namespace, labelSelector, fieldSelector } = this.#options;
-    const path = resourcePath(this.type, namespace);
+  #watch(scope: Scope, signal: AbortSignal): Promise<WatchOutcome> {
+    const { client, labelSelector, fieldSelector } = this.#options;
+    const path = resourcePath(this.type, scope.namespace);
     return new Promise<WatchOutcome>((resolve, reject) => {
       let outcome: WatchOutcome | undefined;
       let controller: AbortController | undefined;
@@ -291,14 +317,14 @@ export class Informer<T extends KubernetesObject> {
         outcome ??= value;
         controller?.abort();
       };
-      this.#abortWatch = () => finish(signal.aborted ? "stopped" : "relist");
-      if (signal.aborted || this.#relistDue) return resolve(signal.aborted ? "stopped" : "relist");
+      scope.abortWatch = () => finish(signal.aborted ? "stopped" : "relist");
+      if (signal.aborted || scope.relistDue) return resolve(signal.aborted ? "stopped" : "relist");
       openWatch(
         {
           kubeConfig: client.kubeConfig,
           path,
           query: {
-            resourceVersion: this.#resourceVersion,
+            resourceVersion: scope.resourceVersion,
             allowWatchBookmarks: true,
             labelSelector,
             fieldSelector,
@@ -317,10 +343,10 @@ export class Informer<T extends KubernetesObject> {
             return;
           }
           const transform = this.#options.transform;
-          this.#apply(phase, transform && phase !== "BOOKMARK" ? transform(obj as T) : (obj as T));
+          this.#apply(scope, phase, transform && phase !== "BOOKMARK" ? transform(obj as T) : (obj as T));
         },
         (error: unknown) => {
-          this.#abortWatch = undefined;
+          scope.abortWatch = undefined;
           if (outcome) return resolve(outcome);
           if (signal.aborted) return resolve("stopped");
           const name = (error as { name?: string } | null)?.name;
@@ -337,10 +363,10 @@ export class Informer<T extends KubernetesObject> {
     });
   }
 
-  #apply(phase: string, obj: T): void {
+  #apply(scope: Scope, phase: string, obj: T): void {
     const rv = obj.metadata?.resourceVersion;
     if (phase === "BOOKMARK") {
-      if (rv) this.#resourceVersion = rv;
+      if (rv) scope.resourceVersion = rv;
       return;
     }
     const key = objectKey(obj);
@@ -353,7 +379,7 @@ export class Informer<T extends KubernetesObject> {
       this.#remove(key);
       this.#emit("delete", obj);
     }
-    if (rv) this.#resourceVersion = rv;
+    if (rv) scope.resourceVersion = rv;
   }
 
   #store(key: string, obj: T): void {

@@ -78,7 +78,7 @@ describe("a controller built from the library, against a real apiserver", () => 
     await installWidgetCrd(client);
     await client.create(Widgets, { metadata: { name: "early", namespace: "default" }, spec: { value: "a" } } as Widget);
     widgets = new Informer<Widget>({ client, type: Widgets });
-    configMaps = new Informer<ConfigMap>({ client, type: ConfigMaps, namespace: "default" });
+    configMaps = new Informer<ConfigMap>({ client, type: ConfigMaps, namespaces: ["default"] });
     const reconciler = new WidgetReconciler(client, widgets, configMaps);
     controller = new Controller({
       name: "widget",

@@ -69,7 +69,13 @@ describe("Informer against a real apiserver", () => {
       await client.create(ConfigMaps, { metadata: { name: `cm-${i}`, namespace: "ns-b", labels: { app: "even" } } });
     }
     const informer = track(
-      new Informer<ConfigMap>({ client, type: ConfigMaps, namespace: "ns-a", labelSelector: "app=even", pageSize: 2 }),
+      new Informer<ConfigMap>({
+        client,
+        type: ConfigMaps,
+        namespaces: ["ns-a"],
+        labelSelector: "app=even",
+        pageSize: 2,
+      }),
     );
     const seen = record(informer);
     assert.equal(informer.hasSynced(), false);
@@ -167,7 +173,7 @@ describe("Informer against a real apiserver", () => {
         new Informer<ConfigMap>({
           client: proxied,
           type: ConfigMaps,
-          namespace: "ns-b",
+          namespaces: ["ns-b"],
           backoffBaseMs: 200,
           backoffMaxMs: 1_000,
           logger,
@@ -218,7 +224,7 @@ describe("Informer against a real apiserver", () => {
         new Informer<Widget>({
           client: proxied,
           type: Widgets,
-          namespace: "ns-b",
+          namespaces: ["ns-b"],
           backoffBaseMs: 200,
           backoffMaxMs: 1_000,
           logger,
@@ -263,7 +269,7 @@ describe("Informer against a real apiserver", () => {
     try {
       const proxied = new KubeClient(proxy.kubeConfig(cp.kubeConfig), { fieldManager: "kube-test" });
       const informer = track(
-        new Informer<ConfigMap>({ client: proxied, type: ConfigMaps, namespace: "ns-b", relistMs: 2_000 }),
+        new Informer<ConfigMap>({ client: proxied, type: ConfigMaps, namespaces: ["ns-b"], relistMs: 2_000 }),
       );
       const seen = record(informer);
       informer.start();
@@ -291,9 +297,9 @@ describe("Informer against a real apiserver", () => {
   });
 
   test("resync re-delivers cached objects as updates; a periodic relist with no changes emits nothing", async () => {
-    const resyncing = track(new Informer<ConfigMap>({ client, type: ConfigMaps, namespace: "ns-a", resyncMs: 300 }));
+    const resyncing = track(new Informer<ConfigMap>({ client, type: ConfigMaps, namespaces: ["ns-a"], resyncMs: 300 }));
     const resyncSeen = record(resyncing);
-    const relisting = track(new Informer<ConfigMap>({ client, type: ConfigMaps, namespace: "ns-a", relistMs: 300 }));
+    const relisting = track(new Informer<ConfigMap>({ client, type: ConfigMaps, namespaces: ["ns-a"], relistMs: 300 }));
     const relistSeen = record(relisting);
     resyncing.start();
     relisting.start();
@@ -311,8 +317,72 @@ describe("Informer against a real apiserver", () => {
     );
   });
 
+  test("namespaces: one list and watch per namespace into one cache, as an identity granted only those namespaces", async () => {
+    for (const ns of ["team-1", "team-2", "team-3"]) {
+      await createNamespace(client, ns);
+      await client.create(ConfigMaps, { metadata: { name: "first", namespace: ns } });
+    }
+    // A ServiceAccount that may list and watch ConfigMaps in team-1 and team-2, and nowhere else.
+    const rbac = [
+      "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: reader, namespace: default}",
+      ...["team-1", "team-2"].flatMap((ns) => [
+        `apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: reader, namespace: ${ns}}\nrules: [{apiGroups: [""], resources: [configmaps], verbs: [list, watch]}]`,
+        `apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: reader, namespace: ${ns}}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: reader}\nsubjects: [{kind: ServiceAccount, name: reader, namespace: default}]`,
+      ]),
+    ].join("\n---\n");
+    const applied = await cp.kubectl(["apply", "-f", "-"], rbac);
+    assert.equal(applied.code, 0, applied.stderr);
+    const token = await cp.kubectl(["create", "token", "reader", "-n", "default"]);
+    assert.equal(token.code, 0, token.stderr);
+    const readerConfig = new KubeConfig();
+    const cluster = cp.kubeConfig.getCurrentCluster()!;
+    readerConfig.loadFromOptions({
+      clusters: [cluster],
+      users: [{ name: "reader", token: token.stdout.trim() }],
+      contexts: [{ name: "reader", cluster: cluster.name, user: "reader" }],
+      currentContext: "reader",
+    });
+    const reader = new KubeClient(readerConfig, { fieldManager: "kube-test" });
+
+    // The whole cluster is refused to this identity: it never syncs.
+    const clusterWide = track(new Informer<ConfigMap>({ client: reader, type: ConfigMaps, backoffBaseMs: 100 }));
+    clusterWide.start();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(clusterWide.hasSynced(), false, "a cluster-wide list was allowed: the test proves nothing");
+
+    const informer = track(
+      new Informer<ConfigMap>({ client: reader, type: ConfigMaps, namespaces: ["team-1", "team-2"] }),
+    );
+    const seen = record(informer);
+    informer.start();
+    await informer.waitForSync();
+    const ours = () =>
+      informer
+        .keys()
+        .filter((key) => key.startsWith("team-"))
+        .sort();
+    assert.deepEqual(ours(), ["team-1/first", "team-2/first"]);
+    await client.create(ConfigMaps, { metadata: { name: "second", namespace: "team-2" } });
+    await client.create(ConfigMaps, { metadata: { name: "second", namespace: "team-3" } });
+    await client.delete(ConfigMaps, "team-1", "first");
+    await waitFor("watched in both namespaces", () => informer.get("team-2/second") && !informer.get("team-1/first"));
+    // A relist lists each namespace again and replaces only that namespace's part of the cache.
+    const lists = informer.listCount;
+    informer.relist();
+    await waitFor("both namespaces listed again", () => informer.listCount >= lists + 2);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.deepEqual(ours(), ["team-2/first", "team-2/second"]);
+    // Nothing of the other namespace was announced deleted and added again by the relist.
+    assert.deepEqual(seen.filter((line) => line.includes("team-")).sort(), [
+      "add team-1/first",
+      "add team-2/first",
+      "add team-2/second",
+      "delete team-1/first",
+    ]);
+  });
+
   test("stop() ends the watch; waitForSync on a never-started informer rejects when its signal aborts", async () => {
-    const informer = new Informer<ConfigMap>({ client, type: ConfigMaps, namespace: "ns-a" });
+    const informer = new Informer<ConfigMap>({ client, type: ConfigMaps, namespaces: ["ns-a"] });
     const abort = new AbortController();
     const waiting = informer.waitForSync(abort.signal);
     abort.abort();

@@ -60,8 +60,8 @@ export interface ControllerOptions {
   bus: BusConnection;
   /** This replica's name (Pod name): leader identity and Event reportingInstance. */
   identity: string;
-  /** Watch one namespace only (all when absent). */
-  namespace?: string | undefined;
+  /** Watch these namespaces only (every namespace when absent or empty). */
+  namespaces?: readonly string[] | undefined;
   /** Leader election on a Lease; without it this replica always leads. */
   leaderElection?:
     | { namespace: string; name: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number }
@@ -111,7 +111,7 @@ export class Controller {
     this.#o = options;
     this.#logger = options.logger ?? silentLogger;
     const logger = this.#logger;
-    const { registry, namespace } = options;
+    const { registry, namespaces } = options;
     this.client = new KubeClient(options.kubeConfig, { fieldManager: FIELD_MANAGER });
     this.metrics = new ControllerMetrics(registry);
     const relistMs = options.relistMs ?? 10 * 60_000;
@@ -119,7 +119,7 @@ export class Controller {
     this.runners = new Informer<RunnerObject>({
       client,
       type: Runners,
-      namespace,
+      namespaces,
       relistMs,
       logger,
       indexers: { ...runnerIndexers, [NAMESPACE_INDEX]: (r) => [r.metadata.namespace ?? ""] },
@@ -128,7 +128,7 @@ export class Controller {
     this.runnerSets = new Informer<RunnerSetObject>({
       client,
       type: RunnerSets,
-      namespace,
+      namespaces,
       relistMs,
       logger,
       transform: withoutManagedFields,
@@ -136,7 +136,7 @@ export class Controller {
     this.pods = new Informer<V1Pod>({
       client,
       type: Pods,
-      namespace,
+      namespaces,
       labelSelector: RUNNER_NAME_LABEL,
       relistMs,
       logger,
@@ -145,7 +145,7 @@ export class Controller {
     this.secrets = new Informer<V1Secret>({
       client,
       type: Secrets,
-      namespace,
+      namespaces,
       labelSelector: RUNNER_NAME_LABEL,
       relistMs,
       logger,
@@ -154,7 +154,7 @@ export class Controller {
     this.revisions = new Informer<V1ControllerRevision>({
       client,
       type: ControllerRevisions,
-      namespace,
+      namespaces,
       labelSelector: REVISION_HASH_LABEL,
       relistMs,
       logger,

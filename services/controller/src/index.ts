@@ -43,7 +43,7 @@ if (import.meta.main) {
         githubForCredential: githubFor,
         bus,
         identity,
-        namespace: config.WATCH_NAMESPACE,
+        namespaces: config.WATCH_NAMESPACES,
         leaderElection: config.LEADER_ELECT
           ? {
               namespace: config.POD_NAMESPACE,

@@ -11,9 +11,11 @@ export const controllerSettings: ConfigSchema = mergeSchemas(busSettings, webhoo
       description: "this replica's name (leader identity, Event reporter); default: the host name",
     },
     POD_NAMESPACE: { type: "string", default: "octorun-system", description: "namespace of the leader-election Lease" },
-    WATCH_NAMESPACE: {
-      type: "string",
-      description: "reconcile Runners and RunnerSets of this namespace only (default: all)",
+    WATCH_NAMESPACES: {
+      type: "array",
+      items: { type: "string", pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", maxLength: 63 },
+      description:
+        "reconcile Runners and RunnerSets of these namespaces only, comma-separated (default: every namespace); the namespaced install grants the controller these namespaces only",
     },
     LEADER_ELECT: { type: "boolean", default: true, description: "elect a leader among replicas on a Lease" },
     LEADER_ELECTION_LEASE: { type: "string", default: "octorun-controller", description: "the Lease's name" },
@@ -84,7 +86,7 @@ export const controllerSettings: ConfigSchema = mergeSchemas(busSettings, webhoo
 export interface ControllerConfig extends BusConfig, WebhookRedeliveryConfig {
   POD_NAME?: string;
   POD_NAMESPACE: string;
-  WATCH_NAMESPACE?: string;
+  WATCH_NAMESPACES?: string[];
   LEADER_ELECT: boolean;
   LEADER_ELECTION_LEASE: string;
   LEASE_DURATION_MS: number;

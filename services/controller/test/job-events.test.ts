@@ -125,7 +125,7 @@ describe("job events and leadership", { timeout: 170_000 }, () => {
       LEASE_DURATION_MS: "3000",
       RENEW_DEADLINE_MS: "2000",
       RETRY_PERIOD_MS: "500",
-      WATCH_NAMESPACE: NS,
+      WATCH_NAMESPACES: NS,
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn",
     });
     const first = await startControllerProcess(world, env("ctl-1"));

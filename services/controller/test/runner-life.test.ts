@@ -28,7 +28,7 @@ describe("a Runner's life (JIT)", { timeout: 150_000 }, () => {
 
   before(async () => {
     world = await startWorld({ namespaces: [NS, TOKEN_NS] });
-    ctl = startController(world, { namespace: NS });
+    ctl = startController(world, { namespaces: [NS] });
     await ctl.start();
   });
   after(async () => {
@@ -253,7 +253,7 @@ describe("a Runner's life (JIT)", { timeout: 150_000 }, () => {
 
   test("token mode: a registration token with its expiry in the Secret; Idle once GitHub lists the runner; removed on delete", async () => {
     const token = startController(world, {
-      namespace: TOKEN_NS,
+      namespaces: [TOKEN_NS],
       identity: "token-controller",
       consumerName: "token-controller",
       runnerPlan: { mode: "token", onlineCheckDelayMs: 200, onlineCheckBaseMs: 200, onlineCheckMaxMs: 500 },

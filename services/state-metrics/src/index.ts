@@ -28,7 +28,7 @@ if (import.meta.main) {
         logger,
         metricsHost: config.METRICS_HOST,
         metricsPort: config.METRICS_PORT,
-        ...(config.WATCH_NAMESPACE ? { namespace: config.WATCH_NAMESPACE } : {}),
+        ...(config.WATCH_NAMESPACES ? { namespaces: config.WATCH_NAMESPACES } : {}),
         metadataLabelsAllowlist: parseAllowlist(config.METRIC_LABELS_ALLOWLIST),
         jobLabelsAllowlist: config.JOB_LABELS_ALLOWLIST,
         consumerName: config.JOB_CONSUMER_NAME,

@@ -4,7 +4,7 @@ import { type ConfigSchema, mergeSchemas } from "@octorun/runtime";
 export interface StateMetricsConfig extends BusConfig {
   METRICS_HOST: string;
   METRICS_PORT: number;
-  WATCH_NAMESPACE?: string;
+  WATCH_NAMESPACES?: string[];
   METRIC_LABELS_ALLOWLIST: string[];
   JOB_LABELS_ALLOWLIST: string[];
   JOB_CONSUMER_NAME: string;
@@ -26,11 +26,11 @@ export const stateMetricsSettings: ConfigSchema = mergeSchemas(busSettings, {
       default: 8080,
       description: "port of the /metrics endpoint with the Runner, RunnerSet and job series",
     },
-    WATCH_NAMESPACE: {
-      type: "string",
-      pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
-      maxLength: 63,
-      description: "export the Runners and RunnerSets of this namespace only (default: every namespace)",
+    WATCH_NAMESPACES: {
+      type: "array",
+      items: { type: "string", pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", maxLength: 63 },
+      description:
+        "export the Runners and RunnerSets of these namespaces only, comma-separated (default: every namespace)",
     },
     METRIC_LABELS_ALLOWLIST: {
       type: "array",

@@ -29,8 +29,8 @@ export interface StateMetricsOptions {
   logger: Logger;
   metricsHost?: string;
   metricsPort: number;
-  /** Watch one namespace; every namespace when absent. */
-  namespace?: string;
+  /** Watch these namespaces only; every namespace when absent or empty. */
+  namespaces?: readonly string[];
   metadataLabelsAllowlist: LabelAllowlist;
   jobLabelsAllowlist: readonly string[];
   /** The durable consumer's name. */
@@ -61,13 +61,13 @@ export class StateMetrics {
 
   constructor(options: StateMetricsOptions) {
     this.#options = options;
-    const { namespace, logger } = options;
+    const { namespaces, logger } = options;
     const kube = options.kube;
     const relistMs = options.relistMs ?? 10 * 60_000;
     this.runners = new Informer({
       client: kube,
       type: RunnerResource,
-      ...(namespace ? { namespace } : {}),
+      namespaces,
       relistMs,
       logger,
       // Cut to the fields the families read as each object arrives (kube-state-metrics does the same).
@@ -86,7 +86,7 @@ export class StateMetrics {
     this.runnerSets = new Informer({
       client: kube,
       type: RunnerSetResource,
-      ...(namespace ? { namespace } : {}),
+      namespaces,
       relistMs,
       logger,
       transform: trimRunnerSet,
