@@ -5,10 +5,23 @@
 // GitHub runner's scripts) and docker-compose.yaml (docker compose config).
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes, X509Certificate } from "node:crypto";
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
-import { join, relative, sep } from "node:path";
+import { dirname, join, relative, sep } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { connect as tlsConnect } from "node:tls";
 import {
   BusConfigurationError,
   BusConnection,
@@ -347,14 +360,26 @@ describe("deploy/ on a real apiserver", {
         const pod = JSON.parse(stdout).spec.template.spec;
         assert.equal(pod.securityContext.runAsNonRoot, true, `${name}: runAsNonRoot`);
         assert.equal(pod.securityContext.seccompProfile?.type, "RuntimeDefault", `${name}: seccomp`);
-        for (const container of pod.containers) {
+        // Sidecars (init containers that keep running) are held to the same, but need no probes.
+        const sidecars = (pod.initContainers ?? []).filter(
+          (c: { restartPolicy?: string }) => c.restartPolicy === "Always",
+        );
+        assert.equal(
+          sidecars.length,
+          (pod.initContainers ?? []).length,
+          `${name}: only sidecars among init containers`,
+        );
+        for (const container of [...pod.containers, ...sidecars]) {
           const where = `${name}/${container.name}`;
           assert.equal(container.securityContext.readOnlyRootFilesystem, true, `${where}: read-only root`);
           assert.equal(container.securityContext.allowPrivilegeEscalation, false, `${where}: privilege escalation`);
           assert.deepEqual(container.securityContext.capabilities.drop, ["ALL"], `${where}: capabilities`);
           assert.ok(container.resources.requests?.cpu && container.resources.requests?.memory, `${where}: requests`);
           assert.ok(container.resources.limits?.memory, `${where}: memory limit`);
-          assert.ok(container.livenessProbe?.httpGet && container.readinessProbe?.httpGet, `${where}: probes`);
+          if (sidecars.includes(container)) continue;
+          // nats-server's monitoring answers inside the Pod only: its probes run there (exec).
+          const probe = (p?: { httpGet?: unknown; exec?: unknown }) => Boolean(p?.httpGet || p?.exec);
+          assert.ok(probe(container.livenessProbe) && probe(container.readinessProbe), `${where}: probes`);
           if (kind === "deployment") {
             assert.equal(container.livenessProbe.httpGet.path, "/healthz", `${where}: liveness`);
             assert.equal(container.readinessProbe.httpGet.path, "/readyz", `${where}: readiness`);
@@ -519,7 +544,7 @@ describe("deploy/namespaced on a real apiserver: the controller, state-metrics a
     ? "installs cluster-wide objects: only against the local control plane"
     : false,
 }, () => {
-  const overlay = join(root, "deploy", "namespaced");
+  let overlay: string;
   const watched = ["team-a", "team-b"];
   let cp: ControlPlane;
   // biome-ignore lint/suspicious/noExplicitAny: Kubernetes objects of any kind
@@ -549,10 +574,18 @@ describe("deploy/namespaced on a real apiserver: the controller, state-metrics a
     ]);
     await kubectl(["apply", "--server-side", "-k", join(root, "deploy", "namespace")]);
     for (const ns of [...watched, "team-c"]) await kubectl(["create", "namespace", ns]);
+    // What a user writes: deploy/ with the component (kustomize takes relative paths only).
+    overlay = mkdtempSync(join(tmpdir(), "octorun-namespaced-"));
+    const deploy = relative(overlay, join(root, "deploy"));
+    writeFileSync(
+      join(overlay, "kustomization.yaml"),
+      `resources: [${deploy}]\ncomponents: [${join(deploy, "namespaced")}]\n`,
+    );
     built = parseAllDocuments((await kubectl(["kustomize", overlay])).stdout).map((d) => d.toJS());
   });
   after(async () => {
     await cp?.stop();
+    if (overlay) rmSync(overlay, { recursive: true, force: true });
   });
 
   test("a server-side dry run succeeds with no warning, and the apply", async () => {
@@ -670,15 +703,42 @@ function natsUsers(conf: string): Map<string, { publish: string[]; subscribe: st
   return users;
 }
 
+/**
+ * The serial number of the certificate a nats-server presents to a client that connects now: the
+ * server greets in plain text (INFO), then the client upgrades the connection to TLS.
+ */
+function serverCertificate(port: number, caFile: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ host: "127.0.0.1", port });
+    socket.once("error", reject);
+    socket.once("data", () => {
+      const secure = tlsConnect({ socket, ca: readFileSync(caFile), servername: "localhost" }, () => {
+        const serial = secure.getPeerX509Certificate()?.serialNumber ?? "";
+        secure.destroy();
+        resolve(serial);
+      });
+      secure.once("error", reject);
+    });
+  });
+}
+
 /** Signs a client certificate for `cn` with the test CA (as cert-manager does for each service). */
 function clientCertificate(dir: string, cn: string): { certFile: string; keyFile: string } {
-  const keyFile = join(dir, `${cn}.key`);
-  const certFile = join(dir, `${cn}.crt`);
-  const csr = join(dir, `${cn}.csr`);
-  const ext = join(dir, `${cn}.ext`);
+  return signCertificate(dir, cn, "clientAuth");
+}
+
+/** Signs a certificate for `cn` with the test CA, for these extended key usages and subject names. */
+function signCertificate(dir: string, cn: string, usage: string, san?: string): { certFile: string; keyFile: string } {
+  const id = `${cn}-${randomBytes(4).toString("hex")}`;
+  const keyFile = join(dir, `${id}.key`);
+  const certFile = join(dir, `${id}.crt`);
+  const csr = join(dir, `${id}.csr`);
+  const ext = join(dir, `${id}.ext`);
   writeFileSync(
     ext,
-    "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n",
+    `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=${usage}\n${
+      san ? `subjectAltName=${san}\n` : ""
+    }`,
   );
   const openssl = (args: string[]) => {
     const result = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
@@ -992,42 +1052,70 @@ describe("deploy/nats: the NATS configuration on a real nats-server", () => {
   const connections: BusConnection[] = [];
   const consumers: JobEventConsumer[] = [];
 
+  interface LocalNode {
+    /** Holds tls.crt, tls.key and ca.crt, as the Secret is mounted. */
+    tls: string;
+    /** The JetStream store and the pid file. */
+    state: string;
+    ports: { client: number; monitor: number; cluster: number };
+    /** Cluster ports of the peers; "as deployed" keeps deploy's routes; none leaves the node alone. */
+    routes?: number[] | "as deployed";
+  }
   /** deploy's configuration with this machine's paths and free loopback ports. */
-  const localConf = (ports: { client: number; monitor: number; cluster: number }, withCluster: boolean) => {
+  const localConf = (node: LocalNode) => {
     let text = conf
-      .replaceAll("/etc/nats/tls/tls.crt", join(dir, "pki", "webhook.crt"))
-      .replaceAll("/etc/nats/tls/tls.key", join(dir, "pki", "webhook.key"))
-      .replaceAll("/etc/nats/tls/ca.crt", caFile)
-      .replace("/data/jetstream", join(dir, "jetstream"))
-      .replace("/var/run/nats/nats.pid", join(dir, "nats.pid"))
-      .replace('listen: "0.0.0.0:4222"', `listen: "127.0.0.1:${ports.client}"`)
-      .replace('http: "0.0.0.0:8222"', `http: "127.0.0.1:${ports.monitor}"`)
-      .replace('listen: "0.0.0.0:6222"', `listen: "127.0.0.1:${ports.cluster}"`);
-    // One node here: the routes to its two peers would keep JetStream waiting for a quorum.
-    if (!withCluster) text = text.replace(/\ncluster \{[\s\S]*?\n\}\n/, "\n");
+      .replaceAll("/etc/nats/tls/", `${node.tls}/`)
+      .replace("/data/jetstream", join(node.state, "jetstream"))
+      .replace("/var/run/nats/nats.pid", join(node.state, "nats.pid"))
+      .replace('listen: "0.0.0.0:4222"', `listen: "127.0.0.1:${node.ports.client}"`)
+      // The monitoring address stays as deploy has it; only the port is this machine's.
+      .replace(/http: "([^"]+):8222"/, (_, host) => `http: "${host}:${node.ports.monitor}"`)
+      .replace('listen: "0.0.0.0:6222"', `listen: "127.0.0.1:${node.ports.cluster}"`);
+    const { routes } = node;
+    // Alone, a node does not wait for a quorum with peers that are not there.
+    if (!routes) text = text.replace(/\ncluster \{[\s\S]*?\n\}\n/, "\n");
+    else if (routes !== "as deployed")
+      // By name: a route's certificate is checked against the DNS names of the routes.
+      text = text.replace(/routes: \[[^\]]*\]/, `routes: [${routes.map((p) => `"tls://localhost:${p}"`).join(", ")}]`);
     return text;
   };
+  /** A directory as the Secret octorun-nats-tls is mounted, with a certificate for `name`. */
+  const tlsDir = (path: string, name: string, usage = "serverAuth,clientAuth", san = "IP:127.0.0.1,DNS:localhost") => {
+    mkdirSync(path, { recursive: true });
+    const { certFile, keyFile } = signCertificate(join(dir, "pki"), name, usage, san);
+    cpSync(certFile, join(path, "tls.crt"));
+    cpSync(keyFile, join(path, "tls.key"));
+    cpSync(caFile, join(path, "ca.crt"));
+    return path;
+  };
+  /** Starts a node and waits until its monitoring port answers. */
+  const startNode = async (name: string, node: LocalNode, healthPath = "/healthz?js-enabled-only=true") => {
+    mkdirSync(node.state, { recursive: true });
+    const file = join(node.state, "nats.conf");
+    writeFileSync(file, localConf(node));
+    group.start(name, natsServer(), ["-c", file], { ...process.env, POD_NAME: name });
+    await waitFor(
+      name,
+      async () => (await fetch(`http://127.0.0.1:${node.ports.monitor}${healthPath}`).catch(() => undefined))?.ok,
+      { timeoutMs: 20_000 },
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\n${group.logTail(name)}`);
+    });
+  };
+  const freePorts = async () => ({ client: await freePort(), monitor: await freePort(), cluster: await freePort() });
+  let node: LocalNode;
   const natsServer = () => ensureBinaries(["nats-server"]).natsServer;
-  const env = { ...process.env, POD_NAME: "octorun-nats-0" };
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "octorun-deploy-nats-"));
     // createPki's serving certificate is for 127.0.0.1/localhost, like the Service names in deploy/.
     const pki = createPki(join(dir, "pki"));
     caFile = pki.ca.certFile;
-    const ports = { client: await freePort(), monitor: await freePort(), cluster: await freePort() };
-    writeFileSync(join(dir, "nats.conf"), localConf(ports, false));
     mkdirSync(join(dir, "processes"));
     group = new ProcessGroup(join(dir, "processes"));
-    group.start("nats-server", natsServer(), ["-c", join(dir, "nats.conf")], env);
-    await waitFor(
-      "nats-server",
-      async () => (await fetch(`http://127.0.0.1:${ports.monitor}/healthz?js-enabled-only=true`)).ok,
-      { timeoutMs: 20_000 },
-    ).catch((error: Error) => {
-      throw new Error(`${error.message}\n${group.logTail("nats-server")}`);
-    });
-    url = `tls://127.0.0.1:${ports.client}`;
+    node = { tls: tlsDir(join(dir, "tls"), "octorun-nats"), state: join(dir, "node"), ports: await freePorts() };
+    await startNode("octorun-nats-0", node);
+    url = `tls://127.0.0.1:${node.ports.client}`;
   });
   after(async () => {
     for (const consumer of consumers) await consumer.stop();
@@ -1072,10 +1160,12 @@ describe("deploy/nats: the NATS configuration on a real nats-server", () => {
   });
 
   test("nats-server accepts the whole configuration, cluster included (nats-server -t)", async () => {
-    const ports = { client: await freePort(), monitor: await freePort(), cluster: await freePort() };
     const file = join(dir, "nats-cluster.conf");
-    writeFileSync(file, localConf(ports, true));
-    const result = spawnSync(natsServer(), ["-t", "-c", file], { env, encoding: "utf8" });
+    writeFileSync(file, localConf({ ...node, ports: await freePorts(), routes: "as deployed" }));
+    const result = spawnSync(natsServer(), ["-t", "-c", file], {
+      env: { ...process.env, POD_NAME: "octorun-nats-0" },
+      encoding: "utf8",
+    });
     assert.equal(result.status, 0, result.stdout + result.stderr);
   });
 
@@ -1140,6 +1230,78 @@ describe("deploy/nats: the NATS configuration on a real nats-server", () => {
       }),
       /authorization/i,
     );
+  });
+
+  test("monitoring answers inside the Pod only: on 127.0.0.1, not on another address of the host", async () => {
+    const monitor = async (host: string) =>
+      (await fetch(`http://${host}:${node.ports.monitor}/varz`).catch(() => undefined))?.ok ?? false;
+    assert.equal(await monitor("127.0.0.1"), true);
+    assert.equal(await monitor("127.0.0.2"), false, "the monitoring port answers beyond the Pod");
+    // Clients still reach the client port at any address.
+    assert.match(conf, /^listen: "0\.0\.0\.0:4222"$/m);
+  });
+
+  test("routes: the servers' own certificates form the cluster; a service's client certificate of the same CA is refused", async () => {
+    const [a, b, c] = [await freePorts(), await freePorts(), await freePorts()];
+    const peer = (name: string, ports: typeof a, routes: number[], tls = join(dir, "tls")): LocalNode => ({
+      tls,
+      state: join(dir, name),
+      ports,
+      routes,
+    });
+    // Two servers with their own certificate (for 127.0.0.1, like *.octorun-nats-headless… in the cluster).
+    await Promise.all([
+      startNode("route-a", peer("route-a", a, [b.cluster]), "/varz"),
+      startNode("route-b", peer("route-b", b, [a.cluster]), "/varz"),
+    ]);
+    const routesOf = async (ports: typeof a) => {
+      const routez = (await (await fetch(`http://127.0.0.1:${ports.monitor}/routez`)).json()) as {
+        routes?: { remote_name?: string }[];
+      };
+      return new Set((routez.routes ?? []).map((r) => r.remote_name));
+    };
+    await waitFor("route-a and route-b routed", async () => (await routesOf(a)).has("route-b"), { timeoutMs: 20_000 });
+    // A third server presenting the controller's client certificate (same CA, no server name) as its route certificate.
+    const intruderTls = tlsDir(join(dir, "intruder-tls"), "octorun-controller", "clientAuth", "");
+    await startNode("route-intruder", peer("route-intruder", c, [a.cluster, b.cluster], intruderTls), "/varz");
+    // Until route-a has refused it (or, with a configuration that lets it in, routed it).
+    await waitFor(
+      "the intruder's route attempt",
+      async () => (await routesOf(a)).has("route-intruder") || /authentication error/.test(group.logTail("route-a")),
+      { timeoutMs: 20_000 },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    assert.deepEqual([...(await routesOf(a))], ["route-b"], "route-a accepted a route from the intruder");
+    assert.deepEqual([...(await routesOf(c))], [], "the intruder is routed");
+    await Promise.all(["route-a", "route-b", "route-intruder"].map((name) => group.stopOne(name)));
+  });
+
+  test("certificates rotated under a running server: the reloader signals it, and a client connecting afterwards gets the new one", async () => {
+    const served = () => serverCertificate(node.ports.client, caFile);
+    const before = await served();
+    const script = join(root, "deploy", "nats", "reload-certificates.sh");
+    group.start("reload-certificates", "/bin/sh", [script], {
+      PATH: `${dirname(natsServer())}:${process.env.PATH}`,
+      TLS_DIR: node.tls,
+      NATS_PID_FILE: join(node.state, "nats.pid"),
+      CHECK_EVERY_SECONDS: "1",
+    });
+    await waitFor("the reloader watches", () => group.logTail("reload-certificates").includes("watching"));
+    // What cert-manager and the kubelet do: a new key and certificate in place of the old ones.
+    const renewed = tlsDir(join(dir, "renewed"), "octorun-nats");
+    for (const file of ["tls.key", "tls.crt"]) {
+      cpSync(join(renewed, file), join(node.tls, `.${file}.new`));
+      renameSync(join(node.tls, `.${file}.new`), join(node.tls, file));
+    }
+    const expected = new X509Certificate(readFileSync(join(renewed, "tls.crt"))).serialNumber;
+    assert.notEqual(before, expected);
+    await waitFor("a new connection gets the renewed certificate", async () => (await served()) === expected, {
+      timeoutMs: 15_000,
+    }).catch((error: Error) => {
+      throw new Error(`${error.message}\n${group.logTail("reload-certificates")}\n${group.logTail("octorun-nats-0")}`);
+    });
+    // And it still serves clients, with their certificates checked against the same CA.
+    await connectAs("octorun-controller");
   });
 });
 

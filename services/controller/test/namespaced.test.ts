@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type KubernetesObject, loadAllYaml } from "@kubernetes/client-node";
 import { KubeClient } from "@octorun/kube";
@@ -26,7 +26,15 @@ describe("the namespaced install's controller", { timeout: 170_000 }, () => {
     world = await startWorld({ namespaces: ["team-a", "team-b", "team-c", SYSTEM] });
     admin = new KubeClient(world.cp.kubeConfig, { fieldManager: "test" });
     // The controller's part of the overlay: its ServiceAccount, ClusterRole, RoleBindings and Lease Role.
-    const built = await world.cp.kubectl(["kustomize", join(ROOT, "deploy", "namespaced")]);
+    // What a user writes: deploy/ with the namespaced component (kustomize takes relative paths only).
+    const overlay = mkdtempSync(join(tmpdir(), "octorun-namespaced-"));
+    const deploy = relative(overlay, join(ROOT, "deploy"));
+    writeFileSync(
+      join(overlay, "kustomization.yaml"),
+      `resources: [${deploy}]\ncomponents: [${join(deploy, "namespaced")}]\n`,
+    );
+    const built = await world.cp.kubectl(["kustomize", overlay]);
+    rmSync(overlay, { recursive: true, force: true });
     assert.equal(built.code, 0, built.stderr);
     const rbacKinds = new Set(["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"]);
     const objects = (loadAllYaml(built.stdout) as Required<KubernetesObject>[]).filter(
