@@ -148,7 +148,7 @@ const expectedGrants: Record<Service, { cluster: GrantTable; inNamespace: GrantT
       secrets: {
         list: cache,
         watch: cache,
-        get: "a JIT Secret an earlier leader may have written, looked up before asking GitHub again",
+        get: "a Runner's GitHub credentials (spec.githubSecretRef); a JIT Secret an earlier leader may have written",
         create: "a Runner's JIT configuration or registration token",
         patch: "a registration token renewed",
         delete: "a deleted Runner's Secret",
