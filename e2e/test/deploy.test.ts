@@ -1272,7 +1272,8 @@ describe("deploy/nats: the NATS configuration on a real nats-server", () => {
     );
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     assert.deepEqual([...(await routesOf(a))], ["route-b"], "route-a accepted a route from the intruder");
-    assert.deepEqual([...(await routesOf(c))], [], "the intruder is routed");
+    // (The intruder's own view may list a route for the moment before route-a closes it.)
+    assert.deepEqual([...(await routesOf(b))], ["route-a"], "route-b accepted a route from the intruder");
     await Promise.all(["route-a", "route-b", "route-intruder"].map((name) => group.stopOne(name)));
   });
 
