@@ -32,6 +32,7 @@ import {
   jobConsumerPermissions,
   jobPublisherPermissions,
   publishJobEvent,
+  serviceInbox,
 } from "@octorun/bus";
 import { type ConfigSchema, commonSettings, mergeSchemas } from "@octorun/runtime";
 import { stateMetricsNatsPermissions } from "@octorun/state-metrics";
@@ -1129,6 +1130,8 @@ describe("deploy/nats: the NATS configuration on a real nats-server", () => {
       servers: [url],
       name: cn,
       tls: { caFile, ...clientCertificate(join(dir, "pki"), cn) },
+      // As busConnectionOptions sets it for the service.
+      inboxPrefix: serviceInbox(cn),
       reconnectWaitMs: 100,
     });
     connections.push(bus);
@@ -1216,6 +1219,33 @@ describe("deploy/nats: the NATS configuration on a real nats-server", () => {
     await assert.rejects(stolen.start(), /permission|timeout|503/i);
     await assert.rejects((await controller.jetstreamManager()).streams.delete(JOB_STREAM), /permission|timeout|503/i);
     await assert.rejects((await ingress.jetstreamManager()).streams.delete(JOB_STREAM), /permission|timeout|503/i);
+  });
+
+  test("replies are per service: each may subscribe to its own inbox only, not to another's nor to _INBOX.>", async () => {
+    const services = ["octorun-github-ingress", "octorun-controller", "octorun-state-metrics"];
+    /** Whether nats-server lets `cn` subscribe to `subject` (a refusal ends the subscription with an error). */
+    const maySubscribe = async (bus: BusConnection, subject: string) => {
+      const subscription = bus.connection().subscribe(subject);
+      const refused = (async () => {
+        for await (const _ of subscription);
+      })().then(
+        () => false,
+        (error: Error) => /permissions violation/i.test(error.message),
+      );
+      const verdict = await Promise.race([
+        refused,
+        new Promise((resolve) => setTimeout(() => resolve("allowed"), 1_500)),
+      ]);
+      subscription.unsubscribe();
+      return verdict === "allowed";
+    };
+    for (const cn of services) {
+      const bus = await connectAs(cn);
+      assert.equal(await maySubscribe(bus, `${serviceInbox(cn)}.x`), true, `${cn} on its own inbox`);
+      for (const other of services.filter((o) => o !== cn))
+        assert.equal(await maySubscribe(bus, `${serviceInbox(other)}.>`), false, `${cn} reads ${other}'s replies`);
+      assert.equal(await maySubscribe(bus, "_INBOX.>"), false, `${cn} reads every reply`);
+    }
   });
 
   test("a client without a certificate, or with one of no known user, is refused", async () => {

@@ -20,6 +20,8 @@ export interface BusConnectionOptions {
   /** A NATS `.creds` file (JWT + NKey seed). */
   credsFile?: string;
   tls?: { caFile?: string; certFile?: string; keyFile?: string };
+  /** Prefix of this connection's reply subjects (`serviceInbox`); nats.js's `_INBOX` when absent. */
+  inboxPrefix?: string;
   logger?: Logger;
   /** Pause between connection attempts. */
   reconnectWaitMs?: number;
@@ -118,6 +120,7 @@ export class BusConnection {
       options.authenticator = credsAuthenticator(() => readFileSync(file));
     }
     if (o.tls) options.tls = { ...o.tls };
+    if (o.inboxPrefix !== undefined) options.inboxPrefix = o.inboxPrefix;
     return options;
   }
 

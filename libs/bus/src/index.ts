@@ -12,7 +12,12 @@ export {
   type JobEvent,
   jobEventSchema,
 } from "./job-event.ts";
-export { jobConsumerPermissions, jobPublisherPermissions, type NatsPermissions } from "./permissions.ts";
+export {
+  jobConsumerPermissions,
+  jobPublisherPermissions,
+  type NatsPermissions,
+  serviceInbox,
+} from "./permissions.ts";
 export { type PublishedJobEvent, publishJobEvent } from "./publish.ts";
 export {
   type BusConfig,

@@ -7,10 +7,20 @@ export interface NatsPermissions {
 }
 
 /**
- * What a publisher of job events (github-ingress) needs: the job subjects, reading the stream's
- * info and, when it declares the stream, creating and updating it. Nothing else.
+ * A service's own prefix for reply subjects (nats.js `inboxPrefix`): its user may subscribe to
+ * these replies only, so no other service can read the answers it gets (its JetStream API replies,
+ * the messages its consumers pull).
  */
-export function jobPublisherPermissions(options: { manageStream?: boolean } = {}): NatsPermissions {
+export function serviceInbox(service: string): string {
+  return `_INBOX.${service}`;
+}
+
+/**
+ * What a publisher of job events (github-ingress) needs: the job subjects, reading the stream's
+ * info and, when it declares the stream, creating and updating it; the acknowledgements of its
+ * stores come to its own inbox. Nothing else.
+ */
+export function jobPublisherPermissions(options: { manageStream?: boolean; service?: string } = {}): NatsPermissions {
   return {
     publish: [
       JOB_SUBJECTS,
@@ -20,12 +30,15 @@ export function jobPublisherPermissions(options: { manageStream?: boolean } = {}
         ? []
         : [`$JS.API.STREAM.CREATE.${JOB_STREAM}`, `$JS.API.STREAM.UPDATE.${JOB_STREAM}`]),
     ],
-    subscribe: ["_INBOX.>"],
+    subscribe: [`${serviceInbox(options.service ?? "octorun-github-ingress")}.>`],
   };
 }
 
-/** What a reader through one durable consumer needs: declare and read that consumer, acknowledge its messages. */
-export function jobConsumerPermissions(durable: string): NatsPermissions {
+/**
+ * What a reader through one durable consumer needs: declare and read that consumer, acknowledge its
+ * messages; replies in the service's own inbox (by default the durable's name is the service's).
+ */
+export function jobConsumerPermissions(durable: string, service = durable): NatsPermissions {
   return {
     publish: [
       "$JS.API.INFO",
@@ -37,6 +50,6 @@ export function jobConsumerPermissions(durable: string): NatsPermissions {
       `$JS.API.CONSUMER.MSG.NEXT.${JOB_STREAM}.${durable}`,
       `$JS.ACK.${JOB_STREAM}.${durable}.>`,
     ],
-    subscribe: ["_INBOX.>"],
+    subscribe: [`${serviceInbox(service)}.>`],
   };
 }

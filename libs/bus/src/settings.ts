@@ -1,5 +1,6 @@
 import type { ConfigSchema } from "@octorun/runtime";
 import type { BusConnectionOptions } from "./connection.ts";
+import { serviceInbox } from "./permissions.ts";
 import type { JobStreamLimits } from "./stream.ts";
 
 /** NATS settings every service that talks to the bus merges into its own configuration schema. */
@@ -70,11 +71,15 @@ export interface JobStreamConfig {
   JOB_STREAM_REPLICAS: number;
 }
 
-/** Connection options from the checked configuration. */
+/**
+ * Connection options from the checked configuration. Replies come to the service's own inbox
+ * (`serviceInbox(serviceName)`), whatever NATS_NAME says: its NATS user is allowed that one only.
+ */
 export function busConnectionOptions(config: BusConfig, serviceName: string): BusConnectionOptions {
   return {
     servers: config.NATS_URL,
     name: config.NATS_NAME ?? serviceName,
+    inboxPrefix: serviceInbox(serviceName),
     ...(config.NATS_USER !== undefined ? { user: config.NATS_USER } : {}),
     ...(config.NATS_PASSWORD !== undefined ? { password: config.NATS_PASSWORD } : {}),
     ...(config.NATS_TOKEN !== undefined ? { token: config.NATS_TOKEN } : {}),

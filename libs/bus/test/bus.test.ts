@@ -18,6 +18,7 @@ import {
   jobConsumerPermissions,
   jobPublisherPermissions,
   publishJobEvent,
+  serviceInbox,
 } from "../src/index.ts";
 import { freshEvent } from "./fixtures.ts";
 
@@ -45,6 +46,7 @@ describe("the job stream on a real nats-server", () => {
       name: "ingress",
       user: "ingress",
       password: "ingress-pass",
+      inboxPrefix: serviceInbox("octorun-github-ingress"),
       reconnectWaitMs: 100,
       onConnect: async (bus) => void (await ensureJobStream(await bus.jetstreamManager())),
     });
@@ -78,6 +80,7 @@ describe("the job stream on a real nats-server", () => {
       name: "retry",
       user: "ingress",
       password: "ingress-pass",
+      inboxPrefix: serviceInbox("octorun-github-ingress"),
       reconnectWaitMs: 50,
       onConnect: async (b) => {
         attempts++;
@@ -122,6 +125,7 @@ describe("the job stream on a real nats-server", () => {
       name: "c",
       user: "controller",
       password: "controller-pass",
+      inboxPrefix: serviceInbox("controller"),
     });
     const plan = new Map<string, (m: JobMessage) => Promise<void> | void>();
     const consumer = new JobEventConsumer({
@@ -201,7 +205,13 @@ describe("the job stream on a real nats-server", () => {
       });
     const first = event({ action: "completed" });
     const second = event({ action: "completed" });
-    const bus1 = new BusConnection({ servers: [server.url], name: "m", user: "metrics", password: "metrics-pass" });
+    const bus1 = new BusConnection({
+      servers: [server.url],
+      name: "m",
+      user: "metrics",
+      password: "metrics-pass",
+      inboxPrefix: serviceInbox("state-metrics"),
+    });
     const c1 = make(bus1);
     await c1.start();
     await publishJobEvent(publisher.jetstream(), first);
@@ -210,7 +220,13 @@ describe("the job stream on a real nats-server", () => {
     await bus1.close();
     const before = seen.length;
     await publishJobEvent(publisher.jetstream(), second);
-    const bus2 = new BusConnection({ servers: [server.url], name: "m", user: "metrics", password: "metrics-pass" });
+    const bus2 = new BusConnection({
+      servers: [server.url],
+      name: "m",
+      user: "metrics",
+      password: "metrics-pass",
+      inboxPrefix: serviceInbox("state-metrics"),
+    });
     const c2 = make(bus2);
     consumers.push(c2);
     await c2.start();
@@ -225,7 +241,13 @@ describe("the job stream on a real nats-server", () => {
     const registry = new Registry();
     const lines: string[] = [];
     const stream = new PassThrough().on("data", (chunk: Buffer) => lines.push(chunk.toString()));
-    const bus = new BusConnection({ servers: [server.url], name: "r", user: "recovery", password: "recovery-pass" });
+    const bus = new BusConnection({
+      servers: [server.url],
+      name: "r",
+      user: "recovery",
+      password: "recovery-pass",
+      inboxPrefix: serviceInbox("recovery"),
+    });
     const consumer = new JobEventConsumer({
       bus,
       durable: "recovery",
@@ -270,6 +292,7 @@ describe("the job stream on a real nats-server", () => {
       name: "m",
       user: "metrics",
       password: "metrics-pass",
+      inboxPrefix: serviceInbox("state-metrics"),
       reconnectWaitMs: 100,
     });
     const consumer = new JobEventConsumer({

@@ -12,6 +12,7 @@ import {
   jobConsumerPermissions,
   jobPublisherPermissions,
   publishJobEvent,
+  serviceInbox,
 } from "../src/index.ts";
 import { freshEvent } from "./fixtures.ts";
 
@@ -36,6 +37,7 @@ describe("the job consumer on a three-node JetStream cluster", () => {
       name: "ingress",
       user: "ingress",
       password: "ingress-pass",
+      inboxPrefix: serviceInbox("octorun-github-ingress"),
       reconnectWaitMs: 100,
       onConnect: async (bus) =>
         void (await ensureJobStream(await bus.jetstreamManager(), { ...defaultJobStreamLimits, replicas: 3 })),
@@ -89,6 +91,7 @@ describe("the job consumer on a three-node JetStream cluster", () => {
             name: "controller",
             user: "controller",
             password: "controller-pass",
+            inboxPrefix: serviceInbox("controller"),
             reconnectWaitMs: 100,
           });
           consumer = new JobEventConsumer({

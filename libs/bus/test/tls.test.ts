@@ -36,7 +36,9 @@ describe("NATS over mutual TLS", () => {
         ca_file: pki.ca.certFile,
         verify_and_map: true,
       },
-      authorization: { users: [{ user: "CN=admin,O=system:masters", permissions: jobPublisherPermissions() }] },
+      authorization: {
+        users: [{ user: "CN=admin,O=system:masters", permissions: jobPublisherPermissions({ service: "tls-test" }) }],
+      },
     };
     writeFileSync(join(dir, "nats.conf"), JSON.stringify(config));
     group = new ProcessGroup(dir);

@@ -21,7 +21,8 @@ if (import.meta.main) {
     async start({ config, logger, registry, health, shutdown, name }) {
       let streamReady = false;
       const bus = new BusConnection({
-        ...busConnectionOptions(config, name),
+        // Named as its NATS user's inbox is (jobPublisherPermissions).
+        ...busConnectionOptions(config, `octorun-${name}`),
         logger,
         // After every (re)connect: declare the stream (or, when another party owns it, require it).
         onConnect: async (connection) => {

@@ -7,7 +7,7 @@ import { replayConsumerName } from "./job-replay.ts";
  * consumers, no publishing to the job subjects.
  */
 export function stateMetricsNatsPermissions(durable: string): NatsPermissions {
-  const consumer = jobConsumerPermissions(durable);
+  const consumer = jobConsumerPermissions(durable, "octorun-state-metrics");
   const replay = replayConsumerName(durable);
   return {
     publish: [

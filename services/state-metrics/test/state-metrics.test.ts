@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { KubernetesObject } from "@kubernetes/client-node";
-import { BusConnection, ensureJobStream, publishJobEvent } from "@octorun/bus";
+import { BusConnection, ensureJobStream, publishJobEvent, serviceInbox } from "@octorun/bus";
 import { KubeClient } from "@octorun/kube";
 import { createLogger, createMetricsRegistry } from "@octorun/runtime";
 import { type ControlPlane, type NatsServer, startControlPlane, startNatsServer, waitFor } from "@octorun/testkit";
@@ -86,6 +86,7 @@ describe("state-metrics against a real apiserver and nats-server", () => {
       name: "state-metrics",
       user: "state-metrics",
       password: "state-metrics-pass",
+      inboxPrefix: serviceInbox("octorun-state-metrics"),
     });
     bus.start();
     service = makeService();
