@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { JOB_STREAM, jobPublisherPermissions } from "@octorun/bus";
+import { JOB_STREAM, jobPublisherPermissions, jobStreamManagerPermissions, mergePermissions } from "@octorun/bus";
 import {
   defineBenchmark,
   freePort,
@@ -116,7 +116,7 @@ export default defineBenchmark({
     const nats = await startNatsServer({
       users: [
         { user: "admin", password: "admin-pass" },
-        { ...user, ...jobPublisherPermissions() },
+        { ...user, ...mergePermissions(jobPublisherPermissions(), jobStreamManagerPermissions()) },
       ],
     });
     const servers: Server[] = [];

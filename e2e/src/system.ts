@@ -11,7 +11,12 @@ import {
   mutatingWebhookConfiguration,
   validatingWebhookConfiguration,
 } from "@octorun/admission-webhook";
-import { jobConsumerPermissions, jobPublisherPermissions } from "@octorun/bus";
+import {
+  jobConsumerPermissions,
+  jobPublisherPermissions,
+  jobStreamManagerPermissions,
+  mergePermissions,
+} from "@octorun/bus";
 import { stateMetricsNatsPermissions } from "@octorun/state-metrics";
 import {
   type ControlPlane,
@@ -99,7 +104,10 @@ export class OctorunSystem {
   async start(): Promise<this> {
     const users = [
       { user: "admin", password: "nats-admin-password" },
-      { ...NATS_USERS["github-ingress"], ...jobPublisherPermissions() },
+      {
+        ...NATS_USERS["github-ingress"],
+        ...mergePermissions(jobPublisherPermissions(), jobStreamManagerPermissions()),
+      },
       { ...NATS_USERS.controller, ...jobConsumerPermissions("octorun-controller") },
       { ...NATS_USERS["state-metrics"], ...stateMetricsNatsPermissions("octorun-state-metrics") },
     ];

@@ -25,12 +25,13 @@ import { connect as tlsConnect } from "node:tls";
 import {
   BusConfigurationError,
   BusConnection,
+  defaultJobStreamLimits,
   ensureJobStream,
   JOB_STREAM,
   type JobEvent,
   JobEventConsumer,
-  jobConsumerPermissions,
   jobPublisherPermissions,
+  jobStreamExists,
   publishJobEvent,
   serviceInbox,
 } from "@octorun/bus";
@@ -51,6 +52,7 @@ import {
   mutatingWebhookConfiguration,
   validatingWebhookConfiguration,
 } from "../../services/admission-webhook/src/index.ts";
+import { controllerNatsPermissions } from "../../services/controller/src/nats-permissions.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 const certManagerCrds = join(import.meta.dirname, "fixtures", "cert-manager");
@@ -1180,13 +1182,16 @@ describe("deploy/nats: the NATS configuration on a real nats-server", () => {
       "CN=octorun-state-metrics",
     ]);
     assert.deepEqual(users.get("CN=octorun-github-ingress"), jobPublisherPermissions());
-    assert.deepEqual(users.get("CN=octorun-controller"), jobConsumerPermissions("octorun-controller"));
+    assert.deepEqual(users.get("CN=octorun-controller"), controllerNatsPermissions("octorun-controller"));
     assert.deepEqual(users.get("CN=octorun-state-metrics"), stateMetricsNatsPermissions("octorun-state-metrics"));
   });
 
-  test("the ingress declares the stream and stores events; each reader gets them through its own consumer", async () => {
+  test("the controller declares the stream, the ingress stores events; each reader gets them through its own consumer", async () => {
+    const controller = await connectAs("octorun-controller");
+    assert.equal(await ensureJobStream(await controller.jetstreamManager()), "created");
     const ingress = await connectAs("octorun-github-ingress");
-    assert.equal(await ensureJobStream(await ingress.jetstreamManager()), "created");
+    // As github-ingress asks (JOB_STREAM_MANAGE=false in deploy/): is the stream there?
+    assert.equal(await jobStreamExists(await ingress.jetstreamManager({ checkAPI: false })), true);
     const event = jobEvent();
     await publishJobEvent(ingress.jetstream(), event);
     for (const reader of ["octorun-controller", "octorun-state-metrics"]) {
@@ -1206,6 +1211,20 @@ describe("deploy/nats: the NATS configuration on a real nats-server", () => {
         timeoutMs: 10_000,
       });
     }
+  });
+
+  test("github-ingress may publish job events and nothing else: it can neither create nor change the stream", async () => {
+    const ingress = await connectAs("octorun-github-ingress");
+    const jsm = await ingress.jetstreamManager({ checkAPI: false });
+    // Different limits: an update, refused.
+    await assert.rejects(ensureJobStream(jsm, { ...defaultJobStreamLimits, maxMessages: 1 }), BusConfigurationError);
+    await assert.rejects(jsm.streams.purge(JOB_STREAM), /permission|timeout|503/i);
+    await assert.rejects(
+      jsm.streams.add({ name: "OCTORUN_OTHER", subjects: ["octorun.other.>"] }),
+      /permission|timeout|503/i,
+    );
+    const info = await (await (await connectAs("octorun-controller")).jetstreamManager()).streams.info(JOB_STREAM);
+    assert.equal(info.config.max_msgs, defaultJobStreamLimits.maxMessages, "the ingress changed the stream");
   });
 
   test("no service can do another's part: readers cannot publish, nobody reads another's consumer", async () => {
@@ -1381,7 +1400,7 @@ describe("docker-compose.yaml", () => {
     const users = natsUsers(conf);
     assert.deepEqual([...users.keys()].sort(), ["controller", "github-ingress", "state-metrics"]);
     assert.deepEqual(users.get("github-ingress"), jobPublisherPermissions());
-    assert.deepEqual(users.get("controller"), jobConsumerPermissions("octorun-controller"));
+    assert.deepEqual(users.get("controller"), controllerNatsPermissions("octorun-controller"));
     assert.deepEqual(users.get("state-metrics"), stateMetricsNatsPermissions("octorun-state-metrics"));
     const dir = mkdtempSync(join(tmpdir(), "octorun-compose-nats-"));
     try {

@@ -81,8 +81,12 @@ export class BusConnection {
     return this.connection().jetstream();
   }
 
-  jetstreamManager(): Promise<JetStreamManager> {
-    return this.connection().jetstreamManager();
+  /**
+   * The JetStream API. `checkAPI: false` skips the account check ($JS.API.INFO), for a user allowed
+   * only the calls it makes.
+   */
+  jetstreamManager(options: { checkAPI?: boolean } = {}): Promise<JetStreamManager> {
+    return this.connection().jetstreamManager(options);
   }
 
   /** Drains (pending publishes and acks complete) and closes. */

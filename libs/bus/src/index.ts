@@ -15,6 +15,8 @@ export {
 export {
   jobConsumerPermissions,
   jobPublisherPermissions,
+  jobStreamManagerPermissions,
+  mergePermissions,
   type NatsPermissions,
   serviceInbox,
 } from "./permissions.ts";

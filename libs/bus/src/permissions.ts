@@ -16,21 +16,27 @@ export function serviceInbox(service: string): string {
 }
 
 /**
- * What a publisher of job events (github-ingress) needs: the job subjects, reading the stream's
- * info and, when it declares the stream, creating and updating it; the acknowledgements of its
- * stores come to its own inbox. Nothing else.
+ * What a publisher of job events (github-ingress) needs, and all it gets: the job subjects, the
+ * stream's info (is it there: readiness) and the acknowledgements of its stores in its own inbox.
+ * It neither creates nor changes the stream (jobStreamManagerPermissions).
  */
-export function jobPublisherPermissions(options: { manageStream?: boolean; service?: string } = {}): NatsPermissions {
+export function jobPublisherPermissions(options: { service?: string } = {}): NatsPermissions {
+  return {
+    publish: [JOB_SUBJECTS, `$JS.API.STREAM.INFO.${JOB_STREAM}`],
+    subscribe: [`${serviceInbox(options.service ?? "octorun-github-ingress")}.>`],
+  };
+}
+
+/** What declaring the job stream needs (ensureJobStream): its info, creating it, updating its limits. */
+export function jobStreamManagerPermissions(): NatsPermissions {
   return {
     publish: [
-      JOB_SUBJECTS,
       "$JS.API.INFO",
       `$JS.API.STREAM.INFO.${JOB_STREAM}`,
-      ...(options.manageStream === false
-        ? []
-        : [`$JS.API.STREAM.CREATE.${JOB_STREAM}`, `$JS.API.STREAM.UPDATE.${JOB_STREAM}`]),
+      `$JS.API.STREAM.CREATE.${JOB_STREAM}`,
+      `$JS.API.STREAM.UPDATE.${JOB_STREAM}`,
     ],
-    subscribe: [`${serviceInbox(options.service ?? "octorun-github-ingress")}.>`],
+    subscribe: [],
   };
 }
 
@@ -51,5 +57,13 @@ export function jobConsumerPermissions(durable: string, service = durable): Nats
       `$JS.ACK.${JOB_STREAM}.${durable}.>`,
     ],
     subscribe: [`${serviceInbox(service)}.>`],
+  };
+}
+
+/** The allow-lists of several roles held by one user, each subject once. */
+export function mergePermissions(...roles: NatsPermissions[]): NatsPermissions {
+  return {
+    publish: [...new Set(roles.flatMap((r) => r.publish))],
+    subscribe: [...new Set(roles.flatMap((r) => r.subscribe))],
   };
 }

@@ -30,7 +30,8 @@ export const jobStreamSettings: ConfigSchema = {
     JOB_STREAM_MANAGE: {
       type: "boolean",
       default: true,
-      description: "create or update the job stream at start-up (false: only require that it exists)",
+      description:
+        "create or update the job stream at start-up (false: only require that it exists; its NATS user then needs no stream rights)",
     },
     JOB_STREAM_MAX_AGE_SECONDS: {
       type: "integer",

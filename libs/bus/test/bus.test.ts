@@ -17,6 +17,8 @@ import {
   type JobMessage,
   jobConsumerPermissions,
   jobPublisherPermissions,
+  jobStreamManagerPermissions,
+  mergePermissions,
   publishJobEvent,
   serviceInbox,
 } from "../src/index.ts";
@@ -34,7 +36,11 @@ describe("the job stream on a real nats-server", () => {
     server = await startNatsServer({
       users: [
         { user: "admin", password: "admin-pass" },
-        { user: "ingress", password: "ingress-pass", ...jobPublisherPermissions() },
+        {
+          user: "ingress",
+          password: "ingress-pass",
+          ...mergePermissions(jobPublisherPermissions(), jobStreamManagerPermissions()),
+        },
         { user: "controller", password: "controller-pass", ...jobConsumerPermissions("controller") },
         { user: "metrics", password: "metrics-pass", ...jobConsumerPermissions("state-metrics") },
         { user: "recovery", password: "recovery-pass", ...jobConsumerPermissions("recovery") },

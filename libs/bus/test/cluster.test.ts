@@ -11,6 +11,8 @@ import {
   JobEventConsumer,
   jobConsumerPermissions,
   jobPublisherPermissions,
+  jobStreamManagerPermissions,
+  mergePermissions,
   publishJobEvent,
   serviceInbox,
 } from "../src/index.ts";
@@ -27,7 +29,11 @@ describe("the job consumer on a three-node JetStream cluster", () => {
     cluster = await startNatsCluster({
       users: [
         { user: "admin", password: "admin-pass" },
-        { user: "ingress", password: "ingress-pass", ...jobPublisherPermissions() },
+        {
+          user: "ingress",
+          password: "ingress-pass",
+          ...mergePermissions(jobPublisherPermissions(), jobStreamManagerPermissions()),
+        },
         { user: "controller", password: "controller-pass", ...jobConsumerPermissions("controller") },
       ],
     });

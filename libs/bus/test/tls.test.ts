@@ -10,6 +10,8 @@ import {
   busConnectionOptions,
   ensureJobStream,
   jobPublisherPermissions,
+  jobStreamManagerPermissions,
+  mergePermissions,
   publishJobEvent,
 } from "../src/index.ts";
 import { sampleEvent } from "./fixtures.ts";
@@ -37,7 +39,15 @@ describe("NATS over mutual TLS", () => {
         verify_and_map: true,
       },
       authorization: {
-        users: [{ user: "CN=admin,O=system:masters", permissions: jobPublisherPermissions({ service: "tls-test" }) }],
+        users: [
+          {
+            user: "CN=admin,O=system:masters",
+            permissions: mergePermissions(
+              jobPublisherPermissions({ service: "tls-test" }),
+              jobStreamManagerPermissions(),
+            ),
+          },
+        ],
       },
     };
     writeFileSync(join(dir, "nats.conf"), JSON.stringify(config));

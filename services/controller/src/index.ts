@@ -1,7 +1,7 @@
 // The controller's composition root: configuration, GitHub client, NATS connection, Kubernetes
 // client and the controller, started through @octorun/runtime's runService.
 import { hostname } from "node:os";
-import { BusConnection, busConnectionOptions } from "@octorun/bus";
+import { BusConnection, busConnectionOptions, ensureJobStream, JOB_STREAM, jobStreamLimits } from "@octorun/bus";
 import { createGitHubClient, type GitHubAuthConfig } from "@octorun/github";
 import { loadKubeConfig } from "@octorun/kube";
 import { runService } from "@octorun/runtime";
@@ -10,6 +10,7 @@ import { type ControllerConfig, controllerSettings, githubAuth } from "./setting
 import { webhookRedeliveryFromConfig } from "./webhook-redelivery.ts";
 
 export { Controller, type ControllerOptions } from "./controller.ts";
+export { controllerNatsPermissions } from "./nats-permissions.ts";
 export { deliveriesToRedeliver, WebhookRedelivery, webhookRedeliveryFromConfig } from "./webhook-redelivery.ts";
 
 const SERVICE = "controller";
@@ -34,7 +35,19 @@ if (import.meta.main) {
           ...(config.GITHUB_API_URL ? { apiBaseUrl: config.GITHUB_API_URL } : {}),
         });
       const github = githubFor(auth, "controller");
-      const bus = new BusConnection({ ...busConnectionOptions(config, `octorun-${SERVICE}`), logger });
+      const bus = new BusConnection({
+        ...busConnectionOptions(config, `octorun-${SERVICE}`),
+        logger,
+        // Where github-ingress may only publish (deploy/), the controller declares the job stream.
+        ...(config.JOB_STREAM_MANAGE
+          ? {
+              onConnect: async (connection: BusConnection) => {
+                const outcome = await ensureJobStream(await connection.jetstreamManager(), jobStreamLimits(config));
+                logger.info("job stream declared", { stream: JOB_STREAM, outcome });
+              },
+            }
+          : {}),
+      });
       shutdown.add("nats", () => bus.close());
       const identity = config.POD_NAME ?? hostname();
       const controller = new Controller({

@@ -1,10 +1,21 @@
 // The controller's configuration, checked at start-up (a bad or missing setting stops it, named).
-import { type BusConfig, busSettings } from "@octorun/bus";
+import { type BusConfig, busSettings, type JobStreamConfig, jobStreamSettings } from "@octorun/bus";
 import type { GitHubAuthConfig } from "@octorun/github";
 import { ConfigError, type ConfigSchema, mergeSchemas } from "@octorun/runtime";
 import { type WebhookRedeliveryConfig, webhookRedeliverySettings } from "./webhook-redelivery.ts";
 
-export const controllerSettings: ConfigSchema = mergeSchemas(busSettings, webhookRedeliverySettings, {
+/** The job stream's declaration: off unless asked (deploy/ asks: there github-ingress may only publish). */
+const streamSettings: ConfigSchema = mergeSchemas(jobStreamSettings, {
+  properties: {
+    JOB_STREAM_MANAGE: {
+      type: "boolean",
+      default: false,
+      description: "create or update the job stream at start-up, with the JOB_STREAM_* limits",
+    },
+  },
+});
+
+export const controllerSettings: ConfigSchema = mergeSchemas(busSettings, streamSettings, webhookRedeliverySettings, {
   properties: {
     POD_NAME: {
       type: "string",
@@ -83,7 +94,7 @@ export const controllerSettings: ConfigSchema = mergeSchemas(busSettings, webhoo
   },
 });
 
-export interface ControllerConfig extends BusConfig, WebhookRedeliveryConfig {
+export interface ControllerConfig extends BusConfig, JobStreamConfig, WebhookRedeliveryConfig {
   POD_NAME?: string;
   POD_NAMESPACE: string;
   WATCH_NAMESPACES?: string[];

@@ -4,7 +4,7 @@
 // event into the JetStream stream, exactly once.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { JOB_STREAM, jobPublisherPermissions } from "@octorun/bus";
+import { JOB_STREAM, jobPublisherPermissions, jobStreamManagerPermissions, mergePermissions } from "@octorun/bus";
 import { createGitHubClient } from "@octorun/github";
 import { ConfigError, loadConfig } from "@octorun/runtime";
 import { freePort, GitHubSimulator, type NatsServer, startNatsServer, waitFor } from "@octorun/testkit";
@@ -203,7 +203,11 @@ describe("WebhookRedelivery with nats-server, the github-ingress process and the
     nats = await startNatsServer({
       users: [
         { user: "admin", password: "admin-pass" },
-        { user: "ingress", password: "ingress-pass", ...jobPublisherPermissions() },
+        {
+          user: "ingress",
+          password: "ingress-pass",
+          ...mergePermissions(jobPublisherPermissions(), jobStreamManagerPermissions()),
+        },
       ],
     });
     // A fixed port: GitHub's webhook URL does not change when ingress restarts.

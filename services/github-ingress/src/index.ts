@@ -26,15 +26,16 @@ if (import.meta.main) {
         logger,
         // After every (re)connect: declare the stream (or, when another party owns it, require it).
         onConnect: async (connection) => {
-          const jsm = await connection.jetstreamManager();
+          // No account check ($JS.API.INFO): where the controller declares the stream (deploy/), this
+          // service's NATS user may publish job events and read the stream's info, nothing more.
+          const jsm = await connection.jetstreamManager({ checkAPI: false });
           if (config.JOB_STREAM_MANAGE) {
             const outcome = await ensureJobStream(jsm, jobStreamLimits(config));
             logger.info("job stream declared", { stream: JOB_STREAM, outcome });
             streamReady = true;
           } else {
             streamReady = await jobStreamExists(jsm);
-            if (!streamReady)
-              logger.error("the job stream does not exist and JOB_STREAM_MANAGE is false", { stream: JOB_STREAM });
+            if (!streamReady) logger.warn("the job stream does not exist yet; waiting for it", { stream: JOB_STREAM });
           }
         },
       });
@@ -58,9 +59,11 @@ if (import.meta.main) {
 
       health.addReadinessCheck("nats", () => bus.connected() || "not connected to NATS");
       health.addReadinessCheck("job stream", async () => {
-        if (!streamReady || !bus.connected()) return `the stream ${JOB_STREAM} is not declared yet`;
-        const jsm = await bus.jetstreamManager();
+        if (!bus.connected()) return "not connected to NATS";
+        if (config.JOB_STREAM_MANAGE && !streamReady) return `the stream ${JOB_STREAM} is not declared yet`;
+        const jsm = await bus.jetstreamManager({ checkAPI: false });
         if (await jobStreamExists(jsm)) return true;
+        // Declared by another party (the controller in deploy/): not ready until it is there.
         if (!config.JOB_STREAM_MANAGE) return `the stream ${JOB_STREAM} does not exist`;
         // Deleted while running (by hand, or a NATS store lost): declare it again rather than stay unready.
         logger.warn("the job stream disappeared; declaring it again", { stream: JOB_STREAM });

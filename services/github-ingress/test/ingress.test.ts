@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { JOB_STREAM, jobPublisherPermissions } from "@octorun/bus";
+import { JOB_STREAM, jobPublisherPermissions, jobStreamManagerPermissions, mergePermissions } from "@octorun/bus";
 import { type NatsServer, signedWebhook, startNatsServer, waitFor, webhookExamples } from "@octorun/testkit";
 import { connect, type JetStreamManager, type NatsConnection } from "nats";
 import { jobEventFromWebhook } from "../src/job-event-from-webhook.ts";
@@ -24,7 +24,11 @@ describe("github-ingress as a process, with a real nats-server", () => {
     nats = await startNatsServer({
       users: [
         { user: "admin", password: "admin-pass" },
-        { user: "ingress", password: "ingress-pass", ...jobPublisherPermissions() },
+        {
+          user: "ingress",
+          password: "ingress-pass",
+          ...mergePermissions(jobPublisherPermissions(), jobStreamManagerPermissions()),
+        },
       ],
     });
     ingress = await startIngress({

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { jobPublisherPermissions } from "@octorun/bus";
+import { jobPublisherPermissions, jobStreamManagerPermissions, mergePermissions } from "@octorun/bus";
 import { type NatsServer, signedWebhook, startNatsServer, webhookExamples } from "@octorun/testkit";
 import { connect, type JetStreamManager, type NatsConnection } from "nats";
 import { deliver, type IngressProcess, startIngress, storedByMessageId, storedCount } from "./ingress-process.ts";
@@ -25,7 +25,11 @@ describe("github-ingress replicas and shutdown (processes, real nats-server)", (
     nats = await startNatsServer({
       users: [
         { user: "admin", password: "admin-pass" },
-        { user: "ingress", password: "ingress-pass", ...jobPublisherPermissions() },
+        {
+          user: "ingress",
+          password: "ingress-pass",
+          ...mergePermissions(jobPublisherPermissions(), jobStreamManagerPermissions()),
+        },
       ],
     });
     // Started together: both declare the stream at the same moment.
