@@ -8,8 +8,10 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type KubernetesObject, loadAllYaml } from "@kubernetes/client-node";
+import { JOB_STREAM } from "@octorun/bus";
 import { KubeClient } from "@octorun/kube";
 import { waitFor } from "@octorun/testkit";
+import { connect } from "nats";
 import type { RunnerObject } from "../src/types.ts";
 import { ROOT, Runners, runnerManifest, startControllerProcess, startWorld, stopProcess, type World } from "./env.ts";
 
@@ -89,6 +91,9 @@ describe("the namespaced install's controller", { timeout: 170_000 }, () => {
       POD_NAME: "namespaced-1",
       POD_NAMESPACE: SYSTEM,
       LOG_LEVEL: "warn",
+      // As deploy/ runs it, the controller declares the job stream (here it updates the ingress's).
+      JOB_STREAM_MANAGE: "true",
+      JOB_STREAM_MAX_MESSAGES: "123456",
     });
     delete process.env.CONTROLLER_LOG_DIR;
     for (const ns of ["team-a", "team-b"]) await admin.create(Runners, runnerManifest(ns, "inside", world.orgUrl));
@@ -113,6 +118,10 @@ describe("the namespaced install's controller", { timeout: 170_000 }, () => {
       "jsonpath={.spec.holderIdentity}",
     ]);
     assert.equal(lease.stdout.trim(), "namespaced-1");
+    const nc = await connect({ servers: world.nats.url });
+    const stream = await (await nc.jetstreamManager()).streams.info(JOB_STREAM);
+    await nc.close();
+    assert.equal(stream.config.max_msgs, 123456, "the controller did not declare the job stream");
     // Nothing it asked for was refused: a refusal is logged with its status code (as e2e's refusedRequests reads).
     const log = readFileSync(join(logs, `controller-${controller.healthPort}.log`), "utf8");
     const refusals = log
