@@ -1293,6 +1293,25 @@ describe("deploy/nats: the NATS configuration on a real nats-server", () => {
     assert.match(conf, /^listen: "0\.0\.0\.0:4222"$/m);
   });
 
+  test("routes as deployed: each route's name matches a DNS name of the servers' certificate, as nats-server checks it", () => {
+    const routes = [...(/routes: \[([^\]]*)\]/.exec(conf)?.[1] ?? "").matchAll(/"tls:\/\/([^:"]+):\d+"/g)].map(
+      (m) => m[1] ?? "",
+    );
+    const certificate = readFileSync(join(root, "deploy", "nats", "certificate.yaml"), "utf8");
+    const dnsNames = [...certificate.matchAll(/^ {4}- "?([^"\n]+)"?$/gm)].map((m) => m[1] ?? "");
+    // nats-server's rule (verify_cert_and_check_known_urls): same number of labels, a wildcard only leftmost.
+    const matches = (name: string, host: string) => {
+      const [n, h] = [name.split("."), host.split(".")];
+      return n.length === h.length && n.every((label, i) => label === h[i] || (i === 0 && label === "*"));
+    };
+    assert.equal(routes.length, 3);
+    for (const host of routes)
+      assert.ok(
+        dnsNames.some((name) => matches(name, host)),
+        `${host} in ${dnsNames}`,
+      );
+  });
+
   test("routes: the servers' own certificates form the cluster; a service's client certificate of the same CA is refused", async () => {
     const [a, b, c] = [await freePorts(), await freePorts(), await freePorts()];
     const peer = (name: string, ports: typeof a, routes: number[], tls = join(dir, "tls")): LocalNode => ({
