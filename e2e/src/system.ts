@@ -11,12 +11,7 @@ import {
   mutatingWebhookConfiguration,
   validatingWebhookConfiguration,
 } from "@octorun/admission-webhook";
-import {
-  jobConsumerPermissions,
-  jobPublisherPermissions,
-  jobStreamManagerPermissions,
-  mergePermissions,
-} from "@octorun/bus";
+import { jobPublisherPermissions } from "@octorun/bus";
 import { stateMetricsNatsPermissions } from "@octorun/state-metrics";
 import {
   type ControlPlane,
@@ -34,6 +29,7 @@ import {
 } from "@octorun/testkit";
 import { connect, type NatsConnection } from "nats";
 import { parseAllDocuments } from "yaml";
+import { controllerNatsPermissions } from "../../services/controller/src/nats-permissions.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -104,11 +100,9 @@ export class OctorunSystem {
   async start(): Promise<this> {
     const users = [
       { user: "admin", password: "nats-admin-password" },
-      {
-        ...NATS_USERS["github-ingress"],
-        ...mergePermissions(jobPublisherPermissions(), jobStreamManagerPermissions()),
-      },
-      { ...NATS_USERS.controller, ...jobConsumerPermissions("octorun-controller") },
+      // As deploy/nats has them: the ingress may only publish; the controller declares the stream.
+      { ...NATS_USERS["github-ingress"], ...jobPublisherPermissions() },
+      { ...NATS_USERS.controller, ...controllerNatsPermissions("octorun-controller") },
       { ...NATS_USERS["state-metrics"], ...stateMetricsNatsPermissions("octorun-state-metrics") },
     ];
     const natsNodes = this.options.natsNodes ?? 1;
@@ -157,7 +151,7 @@ export class OctorunSystem {
         "github-ingress",
         {
           ...this.#natsEnv("github-ingress"),
-          ...this.#jobStreamEnv(),
+          JOB_STREAM_MANAGE: "false",
           WEBHOOK_SECRET,
           HTTP_HOST: "127.0.0.1",
           HTTP_PORT: String(ingressPort),
@@ -178,6 +172,7 @@ export class OctorunSystem {
       {
         KUBECONFIG: this.#kubeconfigs.controller,
         ...this.#natsEnv("controller"),
+        ...this.#jobStreamEnv(),
         ...this.#githubEnv,
         POD_NAME: name,
         POD_NAMESPACE: "octorun-system",
@@ -349,9 +344,9 @@ spec:
     return path;
   }
 
-  /** What the ingress declares the job stream with: one replica per nats-server node. */
+  /** What the controller declares the job stream with (as deploy/ does): one replica per nats-server node. */
   #jobStreamEnv(): Record<string, string> {
-    return { JOB_STREAM_REPLICAS: String(this.nats.nodes.length) };
+    return { JOB_STREAM_MANAGE: "true", JOB_STREAM_REPLICAS: String(this.nats.nodes.length) };
   }
 
   async #startAdmissionWebhook(): Promise<void> {
