@@ -123,11 +123,11 @@ function ensureSystemTools() {
 }
 
 /**
- * The images of octorun (the four services and the runner, from their Dockerfiles) as OCI archives
- * for the real test node, built with buildah on bases made here (no registry can be reached).
- * Needs root and the tools above; without them the real-node tests skip, saying why.
+ * The images of octorun (the four services and the runner, from their Dockerfiles; all of them, or
+ * `images`) as OCI archives for the real test node, built with buildah on bases made here (no
+ * registry can be reached). Needs root and the tools above; without them the real-node tests skip.
  */
-function ensureImages({ required }) {
+function ensureImages({ required, images }) {
   if (process.getuid?.() !== 0) {
     if (required) {
       say("building images needs root (buildah, debootstrap)");
@@ -137,7 +137,7 @@ function ensureImages({ required }) {
     return;
   }
   const status = run("bash", [join(root, "libs/testkit/scripts/build-images.sh")], {
-    env: { ...process.env, OCTORUN_CACHE: cache },
+    env: { ...process.env, OCTORUN_CACHE: cache, ...(images ? { IMAGES: images.join(" ") } : {}) },
   });
   if (status !== 0) {
     say(`building the images failed (exit ${status})`);
@@ -150,7 +150,9 @@ function setup() {
   ensureDependencies(pnpm);
   ensureBinaries();
   ensureSystemTools();
-  ensureImages({ required: false });
+  // The bases, the Pod sandbox and the runner image, which change seldom; the service images,
+  // which change with every edit of a service, are built by the test that runs them (or `npm run images`).
+  ensureImages({ required: false, images: ["pause", "runner"] });
   return pnpm;
 }
 

@@ -33,32 +33,36 @@ describe("the service images run as containers and become ready", { skip }, () =
   let configDir: string;
   let images: Record<(typeof SERVICES)[number], BuiltImage>;
 
-  before(async () => {
-    if (!support.ok) throw new Error(`CI must run the real-node tier: ${support.why}`);
-    images = ensureImages(SERVICES);
-    [cp, nats, github] = await Promise.all([
-      startControlPlane({ realNode: true }),
-      startNatsServer(),
-      new GitHubSimulator().start(),
-    ]);
-    for (const service of SERVICES) await cp.realNode?.importImage(images[service].archive);
-    github.addOrganization("octo-org");
-    // The services run as uid 65532: their mounted configuration must be readable to them.
-    configDir = mkdtempSync(join(tmpdir(), "octorun-images-"));
-    chmodSync(configDir, 0o755);
-    const { appId, privateKey } = github.createApp();
-    writeFileSync(join(configDir, "github-app.pem"), privateKey, { mode: 0o644 });
-    writeFileSync(join(configDir, "app-id"), String(appId));
-    copyFileSync(cp.kubeconfigPath, join(configDir, "kubeconfig"));
-    copyFileSync(cp.webhookTls.certFile, join(configDir, "tls.crt"));
-    copyFileSync(cp.webhookTls.keyFile, join(configDir, "tls.key"));
-    for (const file of ["kubeconfig", "tls.crt", "tls.key"]) chmodSync(join(configDir, file), 0o644);
-    await cp.kubectl(["create", "namespace", "octorun-system"]);
-    // The controller and state-metrics are ready once their Runner and RunnerSet caches are filled.
-    const crds = await cp.kubectl(["apply", "-k", join(import.meta.dirname, "..", "..", "deploy", "crds")]);
-    assert.equal(crds.code, 0, crds.stderr);
-    group = new ProcessGroup(mkdtempSync(join(tmpdir(), "octorun-images-run-")));
-  });
+  // Building the four images after an edit takes minutes on two cores (seconds when nothing changed).
+  before(
+    async () => {
+      if (!support.ok) throw new Error(`CI must run the real-node tier: ${support.why}`);
+      images = ensureImages(SERVICES);
+      [cp, nats, github] = await Promise.all([
+        startControlPlane({ realNode: true }),
+        startNatsServer(),
+        new GitHubSimulator().start(),
+      ]);
+      for (const service of SERVICES) await cp.realNode?.importImage(images[service].archive);
+      github.addOrganization("octo-org");
+      // The services run as uid 65532: their mounted configuration must be readable to them.
+      configDir = mkdtempSync(join(tmpdir(), "octorun-images-"));
+      chmodSync(configDir, 0o755);
+      const { appId, privateKey } = github.createApp();
+      writeFileSync(join(configDir, "github-app.pem"), privateKey, { mode: 0o644 });
+      writeFileSync(join(configDir, "app-id"), String(appId));
+      copyFileSync(cp.kubeconfigPath, join(configDir, "kubeconfig"));
+      copyFileSync(cp.webhookTls.certFile, join(configDir, "tls.crt"));
+      copyFileSync(cp.webhookTls.keyFile, join(configDir, "tls.key"));
+      for (const file of ["kubeconfig", "tls.crt", "tls.key"]) chmodSync(join(configDir, file), 0o644);
+      await cp.kubectl(["create", "namespace", "octorun-system"]);
+      // The controller and state-metrics are ready once their Runner and RunnerSet caches are filled.
+      const crds = await cp.kubectl(["apply", "-k", join(import.meta.dirname, "..", "..", "deploy", "crds")]);
+      assert.equal(crds.code, 0, crds.stderr);
+      group = new ProcessGroup(mkdtempSync(join(tmpdir(), "octorun-images-run-")));
+    },
+    { timeout: 1_200_000 },
+  );
   after(async () => {
     await group?.stop();
     await Promise.all([cp?.stop(), nats?.stop(), github?.stop()]);

@@ -15,8 +15,9 @@
 #   octorun.test/pause:1               the Pod sandbox image: busybox-static, sleeping until TERM
 #
 #   IMAGES (default: all)  any of: pause runner controller admission-webhook github-ingress state-metrics
-# Idempotent: buildah's layer cache rebuilds only what changed, and an archive is written again
-# only when its image changed. Needs root, buildah, debootstrap, busybox-static.
+# Idempotent: an image whose inputs did not change is not looked at again; otherwise buildah's
+# layer cache rebuilds only what changed, and an archive is written again only when its image
+# changed. Needs root, buildah, debootstrap, busybox-static.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
@@ -37,6 +38,27 @@ NODE_BIN=$(readlink -f "$ROOT/node_modules/node/bin/node")
 NODE_VERSION=$("$NODE_BIN" --version); NODE_VERSION=${NODE_VERSION#v}
 
 mkdir -p "$OUT"
+
+# What an image is built from, hashed: an image whose archive was written from the same inputs is
+# up to date without asking buildah (which would take the lock and hash the whole context).
+inputs_of() {
+  case "$1" in
+    pause) printf 'pause 1 %s\n' "$(sha256sum "$(readlink -f "$(command -v busybox)")")" ;;
+    runner) (cd "$ROOT" && find runner libs/testkit/runner-standin -type f -print0 | sort -z | xargs -0 sha256sum
+      printf 'node %s\n' "$NODE_VERSION") ;;
+    *) (cd "$ROOT" && find package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc .dockerignore patches e2e/package.json \
+        libs services -type f -not -path '*/node_modules/*' -not -path '*/test/*' -print0 | sort -z | xargs -0 sha256sum
+      printf 'node %s npm %s\n' "$NODE_VERSION" "$NPM_VERSION") ;;
+  esac | sha256sum | cut -d' ' -f1
+}
+stale=()
+for name in $IMAGES; do
+  if [ -s "$OUT/$name.tar" ] && [ "$(cat "$OUT/$name.inputs" 2>/dev/null)" = "$(inputs_of "$name")" ]; then continue; fi
+  stale+=("$name")
+done
+[ ${#stale[@]} -gt 0 ] || exit 0
+IMAGES="${stale[*]}"
+
 exec 9>"$OUT/.lock"
 flock -n 9 || { say "another image build is running; waiting for it"; flock 9; }
 BUILDAH=(buildah --storage-driver overlay)
@@ -103,6 +125,8 @@ archive() {
   printf '%s' "$id" >"$OUT/$name.id"
   say "wrote $OUT/$name.tar ($ref)"
 }
+# Records what an archive was built from (after archive(), so an interrupted build is never taken for done).
+built() { inputs_of "$1" >"$OUT/$1.inputs"; }
 
 if wanted pause; then
   if ! exists octorun.test/pause:1; then
@@ -113,6 +137,7 @@ if wanted pause; then
     "${BUILDAH[@]}" commit --quiet --rm "$ctr" octorun.test/pause:1 >/dev/null
   fi
   archive pause octorun.test/pause:1
+  built pause
 fi
 
 if wanted runner; then
@@ -120,6 +145,7 @@ if wanted runner; then
   "${BUILDAH[@]}" bud --quiet --layers --isolation chroot --build-arg RUNNER_IMAGE="$RUNNER_IMAGE" \
     -t octorun.test/runner:dev "$ROOT/runner" >/dev/null
   archive runner octorun.test/runner:dev
+  built runner
 fi
 
 # Where the registries are reached through a TLS-inspecting proxy, the machine trusts its CA
@@ -136,5 +162,6 @@ for service in controller admission-webhook github-ingress state-metrics; do
   "${BUILDAH[@]}" bud --quiet --layers --isolation chroot --build-arg NODE_IMAGE="$NODE_IMAGE" "${build_ca[@]}" \
     -f "$ROOT/services/$service/Dockerfile" -t "octorun.test/$service:dev" "$ROOT" >/dev/null
   archive "$service" "octorun.test/$service:dev"
+  built "$service"
 done
 say "images ready in $OUT"

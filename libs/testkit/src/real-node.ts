@@ -253,9 +253,13 @@ pkill -KILL -f -- "--root-dir=$work/kubelet" 2>/dev/null
 for task in $(ctr -a "$socket" -n k8s.io tasks ls -q 2>/dev/null); do
   ctr -a "$socket" -n k8s.io tasks kill --all -s KILL "$task" >/dev/null 2>&1
 done
-for id in $(runc --root "$work/runc" list -q 2>/dev/null); do
-  runc --root "$work/runc" kill --all "$id" KILL >/dev/null 2>&1
-  runc --root "$work/runc" delete --force "$id" >/dev/null 2>&1
+# Without containerd (the reaper killed it) the containers are still there: runc finds them in
+# its root, one folder per containerd namespace.
+for root in "$work"/runc/*/; do
+  for id in $(runc --root "$root" list -q 2>/dev/null); do
+    runc --root "$root" kill --all "$id" KILL >/dev/null 2>&1
+    runc --root "$root" delete --force "$id" >/dev/null 2>&1
+  done
 done
 pkill -TERM -f -- "containerd --config $work/containerd.toml" 2>/dev/null
 sleep 1

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { CoreV1Api } from "@kubernetes/client-node";
 import {
@@ -88,5 +89,28 @@ describe("a real node beside the control plane", { skip }, () => {
     assert.equal(left, "", "no kubelet, containerd or shim of the node is left");
     // The image archives stay cached for the next run.
     assert.ok(existsSync(ensureImages(["pause"]).pause.archive));
+  });
+
+  test("a test process killed with SIGKILL leaves no container, kubelet, containerd, mount or bridge behind", async () => {
+    const child = spawn(process.execPath, [join(import.meta.dirname, "fixtures", "start-real-node-and-hang.ts")], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk));
+    const { stateDir, bridge } = (await waitFor(
+      "a real node with a running Pod in the child",
+      () => (output.includes("\n") ? JSON.parse(output) : undefined),
+      { timeoutMs: 180_000 },
+    )) as { stateDir: string; bridge: string };
+    const running = () => spawnSync("pgrep", ["-f", stateDir], { encoding: "utf8" }).stdout.trim();
+    assert.notEqual(running(), "", "the node's processes run");
+    assert.ok(readFileSync("/proc/mounts", "utf8").includes(stateDir), "the Pod's volumes are mounted");
+    child.kill("SIGKILL");
+    await waitFor("the reaper cleaned up", () => !existsSync(stateDir), { timeoutMs: 60_000, intervalMs: 250 });
+    assert.equal(running(), "", "no kubelet, containerd, shim or container is left");
+    assert.ok(!readFileSync("/proc/mounts", "utf8").includes(stateDir), "nothing stays mounted");
+    assert.notEqual(spawnSync("ip", ["link", "show", bridge]).status, 0, "the bridge is gone");
+    // The container itself (busybox sleep 3600, in the Pod's own pid namespace) is gone too.
+    assert.equal(spawnSync("pgrep", ["-f", "busybox sleep 3600"], { encoding: "utf8" }).stdout.trim(), "");
   });
 });
