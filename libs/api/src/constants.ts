@@ -153,6 +153,10 @@ export const Reasons = {
   RateLimited: "RateLimited",
   /** The GitHub credential Secret a Runner names is missing or holds no usable credential. */
   CredentialsInvalid: "CredentialsInvalid",
+  /** spec.url names a host octorun may not send credentials to (or is no GitHub runner URL at all). */
+  URLNotAllowed: "URLNotAllowed",
+  /** A RunnerSet's selector selects every Runner or is invalid: the controller does not act on it. */
+  InvalidSelector: "InvalidSelector",
 } as const;
 export type Reason = (typeof Reasons)[keyof typeof Reasons];
 

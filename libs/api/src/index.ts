@@ -18,6 +18,13 @@ export {
   runnerSetCrd,
   WEBHOOK_SERVICE,
 } from "./crd.ts";
+export {
+  isEmptySelector,
+  type SelectorProblem,
+  selectorMatches,
+  selectorProblems,
+  selectorString,
+} from "./label-selector.ts";
 export type { ObjectMeta, OwnerReference } from "./object-meta.ts";
 export {
   ARCHITECTURE_LABELS,
@@ -35,6 +42,7 @@ export {
   runnerTakesJob,
 } from "./runner-labels.ts";
 export {
+  enterpriseHostsSetting,
   parseRunnerUrl,
   type RunnerScope,
   type RunnerUrl,

@@ -5,6 +5,7 @@ import { createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { App } from "@octokit/app";
 import { Octokit } from "@octokit/core";
+import { parseRunnerUrl, type RunnerUrl } from "@octorun/api";
 import { EndpointPace, pointsPerMinuteFor } from "./endpoint-pace.ts";
 import { GitHubConfigError } from "./errors.ts";
 import { GitHubMetrics } from "./metrics.ts";
@@ -19,14 +20,20 @@ import type {
   RateLimitPolicy,
   WebhookDeliveryItem,
 } from "./types.ts";
-import { type ParsedGitHubUrl, parseGitHubUrl } from "./url.ts";
 import { listWebhookDeliveries, redeliverWebhookDelivery } from "./webhook-deliveries.ts";
 
 export interface GitHubClient {
-  /** The runner operations for a Runner's `spec.url` (discovers and caches the App installation). */
-  forUrl(url: string | ParsedGitHubUrl): Promise<GitHubRunnerClient>;
+  /**
+   * The runner operations for a Runner's `spec.url` (discovers and caches the App installation).
+   * Throws RunnerUrlError, before any request, for a URL whose host is not allowed.
+   */
+  forUrl(url: string): Promise<GitHubRunnerClient>;
   /** The installation id serving a URL (App auth only). */
-  installationIdFor(url: string | ParsedGitHubUrl): Promise<number>;
+  installationIdFor(url: string): Promise<number>;
+  /** The URL parsed against this client's allowed hosts; RunnerUrlError when it is refused. */
+  parseUrl(url: string): RunnerUrl;
+  /** The GitHub Enterprise Server hosts allowed besides github.com. */
+  readonly enterpriseHosts: readonly string[];
   /**
    * The App webhook's delivery attempts at or after `since`, newest first (all pages). App auth
    * only; the API base is `apiBaseUrl` (default `https://api.github.com`).
@@ -69,14 +76,25 @@ class GitHubClientImpl implements GitHubClient {
     else if (!config.auth.token) throw new GitHubConfigError("GitHub token auth needs a token");
   }
 
-  async forUrl(input: string | ParsedGitHubUrl): Promise<GitHubRunnerClient> {
+  get enterpriseHosts(): readonly string[] {
+    return this.config.enterpriseHosts ?? [];
+  }
+
+  parseUrl(url: string): RunnerUrl {
+    return parseRunnerUrl(url, { enterpriseHosts: this.enterpriseHosts });
+  }
+
+  async forUrl(input: string): Promise<GitHubRunnerClient> {
     const target = this.target(input);
     const transport = await this.transportFor(target);
     return new RunnerClient({ target, transport, groupCache: this.groupCache, now: this.now });
   }
 
-  async installationIdFor(input: string | ParsedGitHubUrl): Promise<number> {
-    const target = this.target(input);
+  async installationIdFor(input: string): Promise<number> {
+    return this.installationOf(this.target(input));
+  }
+
+  private async installationOf(target: RunnerUrl): Promise<number> {
     const auth = this.config.auth;
     if (auth.type !== "app") throw new GitHubConfigError("installation ids exist only with GitHub App auth");
     if (auth.installationId !== undefined) return auth.installationId;
@@ -124,12 +142,12 @@ class GitHubClientImpl implements GitHubClient {
     );
   }
 
-  private target(input: string | ParsedGitHubUrl): ParsedGitHubUrl {
-    const parsed = typeof input === "string" ? parseGitHubUrl(input) : input;
+  private target(input: string): RunnerUrl {
+    const parsed = this.parseUrl(input);
     return this.config.apiBaseUrl ? { ...parsed, apiBaseUrl: this.config.apiBaseUrl.replace(/\/+$/, "") } : parsed;
   }
 
-  private async discover(target: ParsedGitHubUrl): Promise<number> {
+  private async discover(target: RunnerUrl): Promise<number> {
     const transport = this.appTransport(target.apiBaseUrl);
     const { scope } = target;
     const response =
@@ -148,7 +166,7 @@ class GitHubClientImpl implements GitHubClient {
     return response.data.id;
   }
 
-  private async transportFor(target: ParsedGitHubUrl): Promise<GitHubTransport> {
+  private async transportFor(target: RunnerUrl): Promise<GitHubTransport> {
     const auth = this.config.auth;
     if (auth.type === "token") {
       // One budget per token (GitHub counts per user) and API host.
@@ -161,7 +179,7 @@ class GitHubClientImpl implements GitHubClient {
       );
     }
     if (target.scope.kind === "enterprise") throw enterpriseNeedsToken(target);
-    const installationId = await this.installationIdFor(target);
+    const installationId = await this.installationOf(target);
     const key = `installation:${installationId}@${target.apiBaseUrl}`;
     let octokit: Promise<Octokit> | undefined;
     return this.transport(target.apiBaseUrl, key, `installation:${installationId}`, async (route, params) => {
@@ -240,7 +258,7 @@ class GitHubClientImpl implements GitHubClient {
   }
 }
 
-function enterpriseNeedsToken(target: ParsedGitHubUrl): GitHubConfigError {
+function enterpriseNeedsToken(target: RunnerUrl): GitHubConfigError {
   return new GitHubConfigError(
     `${target.url}: enterprise runner endpoints do not accept GitHub App tokens; use a classic personal access token with manage_runners:enterprise`,
   );

@@ -33,16 +33,6 @@ export class GitHubError extends Error {
   }
 }
 
-/** A Runner's `spec.url` that is not a GitHub repository, organization or enterprise URL. */
-export class GitHubUrlError extends Error {
-  readonly url: string;
-  constructor(url: string, reason: string, options?: { cause?: unknown }) {
-    super(`invalid GitHub URL "${url}": ${reason}`, options);
-    this.name = "GitHubUrlError";
-    this.url = url;
-  }
-}
-
 /** Bad client configuration (missing key, unreadable key file, unsupported auth for a scope). */
 export class GitHubConfigError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {

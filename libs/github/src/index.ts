@@ -10,7 +10,6 @@ export {
   GitHubRateLimitError,
   GitHubRunnerBusyError,
   GitHubServerError,
-  GitHubUrlError,
   GitHubValidationError,
 } from "./errors.ts";
 export { classifyRateLimit, RateBudget, type RateLimitHit, type ResponseInfo } from "./rate-limit.ts";
@@ -27,4 +26,3 @@ export type {
   RunnerToken,
   WebhookDeliveryItem,
 } from "./types.ts";
-export { type ParsedGitHubUrl, parseGitHubUrl, type RunnerScope, scopeKey } from "./url.ts";

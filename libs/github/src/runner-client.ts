@@ -1,9 +1,10 @@
 // Runner operations for one Runner URL (repository, organization or enterprise scope), on top of
 // a transport that already handles auth, rate limits, retries and typed errors.
+
+import type { RunnerUrl } from "@octorun/api";
 import { GitHubConflictError, GitHubNotFoundError, GitHubRunnerBusyError, GitHubValidationError } from "./errors.ts";
 import type { GitHubTransport } from "./transport.ts";
 import type { GenerateJitConfigRequest, GitHubRunner, GitHubRunnerClient, JitConfig, RunnerToken } from "./types.ts";
-import type { ParsedGitHubUrl } from "./url.ts";
 
 const GROUP_CACHE_MS = 5 * 60_000;
 const DEFAULT_GROUP_ID = 1;
@@ -17,7 +18,7 @@ interface ScopeRoutes {
   op: (name: "registration-token" | "remove-token" | "jitconfig" | "list" | "get" | "delete" | "groups") => string;
 }
 
-function routesFor(target: ParsedGitHubUrl): ScopeRoutes {
+function routesFor(target: RunnerUrl): ScopeRoutes {
   const { scope } = target;
   switch (scope.kind) {
     case "repository":
@@ -57,14 +58,14 @@ function operationId(prefix: string, name: string, scope: string): string {
 }
 
 export class RunnerClient implements GitHubRunnerClient {
-  readonly target: ParsedGitHubUrl;
+  readonly target: RunnerUrl;
   private readonly transport: GitHubTransport;
   private readonly routes: ScopeRoutes;
   private readonly groupCache: Map<string, { id: Promise<number>; expires: number }>;
   private readonly now: () => number;
 
   constructor(options: {
-    target: ParsedGitHubUrl;
+    target: RunnerUrl;
     transport: GitHubTransport;
     groupCache: Map<string, { id: Promise<number>; expires: number }>;
     now: () => number;

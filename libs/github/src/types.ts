@@ -1,5 +1,5 @@
+import type { RunnerUrl } from "@octorun/api";
 import type { Registry } from "prom-client";
-import type { ParsedGitHubUrl } from "./url.ts";
 
 /** A self-hosted runner as GitHub reports it (`components.schemas.runner`). */
 export interface GitHubRunner {
@@ -39,7 +39,7 @@ export interface GenerateJitConfigRequest {
 
 /** The runner operations octorun needs, for one Runner URL. */
 export interface GitHubRunnerClient {
-  readonly target: ParsedGitHubUrl;
+  readonly target: RunnerUrl;
   /** Registers an ephemeral runner; handles a 409 on the name (see README of this package). */
   generateJitConfig(request: GenerateJitConfigRequest): Promise<JitConfig>;
   createRegistrationToken(): Promise<RunnerToken>;
@@ -115,6 +115,11 @@ export interface GitHubClientConfig {
   auth: GitHubAuthConfig;
   /** Override of the REST base URL for every target (e.g. the simulator); else derived from each URL. */
   apiBaseUrl?: string;
+  /**
+   * GitHub Enterprise Server hosts (`host` or `host:port`) allowed in a Runner URL besides
+   * github.com. A URL of any other host is refused (RunnerUrlError) before a request is made.
+   */
+  enterpriseHosts?: readonly string[];
   /** Metrics go here (one registry per process); none when absent. */
   registry?: Registry;
   /**

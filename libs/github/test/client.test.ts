@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { inspect } from "node:util";
+import { RunnerUrlError } from "@octorun/api";
 import { freePort, GitHubSimulator } from "@octorun/testkit";
 import { Registry } from "prom-client";
 import {
@@ -36,6 +37,8 @@ describe("GitHub client against the simulator", () => {
     warn: (message: string, meta?: object) => logs.push({ level: "warn", message, meta }),
   };
   const appAuth = () => ({ type: "app" as const, appId: app.appId, privateKey: app.privateKey });
+  /** The simulator is a GitHub Enterprise Server host to the client. */
+  const simHosts = () => [new URL(sim.url).host];
   const fast = { serverErrorBackoffMs: 20, secondaryFallbackMs: 500, maxWaitMs: 5000 };
 
   before(async () => {
@@ -56,7 +59,7 @@ describe("GitHub client against the simulator", () => {
   });
 
   test("App auth: the installation is discovered once per owner, one token serves many calls, GHES base URL", async () => {
-    const github = createGitHubClient({ auth: appAuth(), logger });
+    const github = createGitHubClient({ enterpriseHosts: simHosts(), auth: appAuth(), logger });
     const org = await github.forUrl(`${sim.url}/acme`);
     assert.equal(org.target.apiBaseUrl, sim.apiUrl, "a GHES-style URL gets /api/v3");
     const repo = await github.forUrl(`${sim.url}/acme/widgets`);
@@ -75,7 +78,7 @@ describe("GitHub client against the simulator", () => {
     assert.ok(runnerCalls.every((r) => r.credential === `installation:${installationId}`));
 
     // Discovery by repository when the repository is the first URL seen.
-    const fresh = createGitHubClient({ auth: appAuth() });
+    const fresh = createGitHubClient({ enterpriseHosts: simHosts(), auth: appAuth() });
     await (await fresh.forUrl(`${sim.url}/acme/widgets`)).listRunners();
     assert.equal(sim.requests({ operationId: "apps/get-repo-installation" }).length, 1);
   });
@@ -84,6 +87,7 @@ describe("GitHub client against the simulator", () => {
     const keyFile = join(tmpdir(), `octorun-test-key-${process.pid}.pem`);
     writeFileSync(keyFile, app.privateKey, { mode: 0o600 });
     const github = createGitHubClient({
+      enterpriseHosts: simHosts(),
       auth: { type: "app", appId: app.appId, privateKeyFile: keyFile, installationId },
       apiBaseUrl: sim.apiUrl,
     });
@@ -93,8 +97,25 @@ describe("GitHub client against the simulator", () => {
     assert.equal(sim.requests({ operationId: "apps/get-org-installation" }).length, 0);
   });
 
+  test("a URL whose host is neither github.com nor an allowed GHES host is refused before any request", async () => {
+    const notAllowed = (e: unknown) => e instanceof RunnerUrlError && e.hostNotAllowed;
+    for (const auth of [
+      appAuth(),
+      { type: "token" as const, token: sim.addPersonalAccessToken({ scopes: ["admin:org"] }) },
+    ]) {
+      sim.clearRequests();
+      const github = createGitHubClient({ auth }); // github.com only
+      await assert.rejects(github.forUrl(`${sim.url}/acme`), notAllowed);
+      assert.throws(() => github.parseUrl(`${sim.url}/acme`), notAllowed);
+      // An API base override does not make a foreign spec.url acceptable either.
+      const overridden = createGitHubClient({ auth, apiBaseUrl: sim.apiUrl });
+      await assert.rejects(overridden.forUrl("https://github.example.net/acme"), notAllowed);
+      assert.deepEqual(sim.requests(), [], "no request reached the host");
+    }
+  });
+
   test("generate-jitconfig: group by name for organizations, 1 for repositories, offline ephemeral runner", async () => {
-    const github = createGitHubClient({ auth: appAuth() });
+    const github = createGitHubClient({ enterpriseHosts: simHosts(), auth: appAuth() });
     const org = await github.forUrl(`${sim.url}/acme`);
     const jit = await org.generateJitConfig({
       name: "gpu-1",
@@ -113,7 +134,7 @@ describe("GitHub client against the simulator", () => {
       1,
       "group ids are cached",
     );
-    const fresh = await createGitHubClient({ auth: appAuth() }).forUrl(`${sim.url}/acme`);
+    const fresh = await createGitHubClient({ enterpriseHosts: simHosts(), auth: appAuth() }).forUrl(`${sim.url}/acme`);
     await Promise.all(
       [3, 4, 5].map((i) => fresh.generateJitConfig({ name: `gpu-${i}`, labels: ["gpu"], group: "gpu" })),
     );
@@ -141,7 +162,7 @@ describe("GitHub client against the simulator", () => {
   });
 
   test("tokens, get, find by name, delete, and list across pages", async () => {
-    const github = createGitHubClient({ auth: appAuth() });
+    const github = createGitHubClient({ enterpriseHosts: simHosts(), auth: appAuth() });
     const repo = await github.forUrl(`${sim.url}/acme/widgets`);
     const registration = await repo.createRegistrationToken();
     assert.ok(Date.parse(registration.expiresAt) > Date.now() + 3500_000);
@@ -176,7 +197,7 @@ describe("GitHub client against the simulator", () => {
   });
 
   test("409 after a lost answer: the runner GitHub created is found by name, deleted while idle, and registered again", async () => {
-    const github = createGitHubClient({ auth: appAuth(), rateLimit: fast });
+    const github = createGitHubClient({ enterpriseHosts: simHosts(), auth: appAuth(), rateLimit: fast });
     const org = await github.forUrl(`${sim.url}/acme`);
     // GitHub creates the runner but the answer is a 502; the client retries the 5xx and gets 409.
     sim.injectFault({ operation: JIT.org, status: 502, afterHandler: true });
@@ -198,7 +219,7 @@ describe("GitHub client against the simulator", () => {
   });
 
   test("409 for a busy runner of that name is reported, not retried", async () => {
-    const github = createGitHubClient({ auth: appAuth() });
+    const github = createGitHubClient({ enterpriseHosts: simHosts(), auth: appAuth() });
     const org = await github.forUrl(`${sim.url}/acme`);
     const holder = sim.addRunner(
       { kind: "organization", org: "acme" },
@@ -218,7 +239,7 @@ describe("GitHub client against the simulator", () => {
   });
 
   test("writes of one installation go one at a time; reads run alongside", async () => {
-    const github = createGitHubClient({ auth: appAuth() });
+    const github = createGitHubClient({ enterpriseHosts: simHosts(), auth: appAuth() });
     const org = await github.forUrl(`${sim.url}/acme`);
     await org.runnerGroupId("Default");
     sim.clearRequests();
@@ -243,7 +264,7 @@ describe("GitHub client against the simulator", () => {
   });
 
   test("writesAtOnce lets that many writes of one installation overlap, and no more", async () => {
-    const github = createGitHubClient({ auth: appAuth(), writesAtOnce: 2 });
+    const github = createGitHubClient({ enterpriseHosts: simHosts(), auth: appAuth(), writesAtOnce: 2 });
     const org = await github.forUrl(`${sim.url}/acme`);
     await org.runnerGroupId("Default");
     sim.clearRequests();
@@ -259,6 +280,7 @@ describe("GitHub client against the simulator", () => {
     let clock = Date.now();
     const slept: number[] = [];
     const github = createGitHubClient({
+      enterpriseHosts: simHosts(),
       auth: appAuth(),
       endpointPointsPerMinute: 12,
       now: () => clock,
@@ -277,7 +299,7 @@ describe("GitHub client against the simulator", () => {
 
   test("typed errors: forbidden with the permission GitHub named, not found, authentication, server error after bounded retries", async () => {
     const weakId = sim.addInstallation({ appId: app.appId, account: "other", permissions: { metadata: "read" } });
-    const weak = createGitHubClient({ auth: { ...appAuth(), installationId: weakId } });
+    const weak = createGitHubClient({ enterpriseHosts: simHosts(), auth: { ...appAuth(), installationId: weakId } });
     await assert.rejects(
       (await weak.forUrl(`${sim.url}/other`)).generateJitConfig({ name: "w", labels: ["a"], group: "Default" }),
       (e: unknown) =>
@@ -285,12 +307,15 @@ describe("GitHub client against the simulator", () => {
         e.requiredPermissions === "organization_self_hosted_runners=write" &&
         e.status === 403,
     );
-    const github = createGitHubClient({ auth: appAuth(), rateLimit: fast });
+    const github = createGitHubClient({ enterpriseHosts: simHosts(), auth: appAuth(), rateLimit: fast });
     await assert.rejects(
       github.forUrl(`${sim.url}/nobody`),
       (e: unknown) => e instanceof GitHubNotFoundError && e.operation === "apps/get-org-installation",
     );
-    const pat = createGitHubClient({ auth: { type: "token", token: "ghp_not_a_real_token_000000000000000000" } });
+    const pat = createGitHubClient({
+      enterpriseHosts: simHosts(),
+      auth: { type: "token", token: "ghp_not_a_real_token_000000000000000000" },
+    });
     await assert.rejects((await pat.forUrl(`${sim.url}/acme`)).listRunners(), GitHubAuthenticationError);
 
     const org = await github.forUrl(`${sim.url}/acme`);
@@ -319,6 +344,7 @@ describe("GitHub client against the simulator", () => {
 
     // Nothing listening: no response at all is a server error with status 0, after the same bounded retries.
     const unreachable = createGitHubClient({
+      enterpriseHosts: simHosts(),
       auth: { type: "token", token: "ghp_unused" },
       apiBaseUrl: `http://127.0.0.1:${await freePort()}`,
       rateLimit: fast,
@@ -333,20 +359,21 @@ describe("GitHub client against the simulator", () => {
   test("enterprise scope: PAT auth works, App auth is refused up front, a PAT without the scope is told which", async () => {
     sim.addEnterprise("megacorp");
     const token = sim.addPersonalAccessToken({ scopes: ["manage_runners:enterprise"] });
-    const github = createGitHubClient({ auth: { type: "token", token } });
+    const github = createGitHubClient({ enterpriseHosts: simHosts(), auth: { type: "token", token } });
     const enterprise = await github.forUrl(`${sim.url}/enterprises/megacorp`);
     const jit = await enterprise.generateJitConfig({ name: "ent-1", labels: ["self-hosted"] });
     assert.equal(sim.runner(jit.runner.id)?.scope.kind, "enterprise");
     assert.equal((await enterprise.listRunners()).length, 1);
     assert.equal(await enterprise.deleteRunner(jit.runner.id), true);
     await assert.rejects(
-      createGitHubClient({ auth: appAuth() }).forUrl(`${sim.url}/enterprises/megacorp`),
+      createGitHubClient({ enterpriseHosts: simHosts(), auth: appAuth() }).forUrl(`${sim.url}/enterprises/megacorp`),
       GitHubConfigError,
     );
     const weakToken = sim.addPersonalAccessToken({ login: "weak", scopes: ["repo"] });
-    const weak = await createGitHubClient({ auth: { type: "token", token: weakToken } }).forUrl(
-      `${sim.url}/enterprises/megacorp`,
-    );
+    const weak = await createGitHubClient({
+      enterpriseHosts: simHosts(),
+      auth: { type: "token", token: weakToken },
+    }).forUrl(`${sim.url}/enterprises/megacorp`);
     await assert.rejects(
       weak.listRunners(),
       (e: unknown) => e instanceof GitHubForbiddenError && e.requiredPermissions === "manage_runners:enterprise",
@@ -358,6 +385,7 @@ describe("GitHub client against the simulator", () => {
     assert.throws(
       () =>
         createGitHubClient({
+          enterpriseHosts: simHosts(),
           auth: {
             type: "app",
             appId: 1,
@@ -367,14 +395,21 @@ describe("GitHub client against the simulator", () => {
       (e: unknown) => e instanceof GitHubConfigError && !e.message.includes("not-a-key"),
     );
     assert.throws(
-      () => createGitHubClient({ auth: { type: "app", appId: 1, privateKeyFile: "/nonexistent/key.pem" } }),
+      () =>
+        createGitHubClient({
+          enterpriseHosts: simHosts(),
+          auth: { type: "app", appId: 1, privateKeyFile: "/nonexistent/key.pem" },
+        }),
       (e: unknown) => e instanceof GitHubConfigError && e.message.includes("/nonexistent/key.pem"),
     );
-    assert.throws(() => createGitHubClient({ auth: { type: "token", token: "" } }), GitHubConfigError);
+    assert.throws(
+      () => createGitHubClient({ enterpriseHosts: simHosts(), auth: { type: "token", token: "" } }),
+      GitHubConfigError,
+    );
   });
 
   test("primary rate limit: the client waits for the reset instead of hammering, and every client of the installation waits", async () => {
-    const github = createGitHubClient({ auth: appAuth(), rateLimit: fast, logger });
+    const github = createGitHubClient({ enterpriseHosts: simHosts(), auth: appAuth(), rateLimit: fast, logger });
     const org = await github.forUrl(`${sim.url}/acme`);
     sim.addRepository("acme/empty");
     const repo = await github.forUrl(`${sim.url}/acme/empty`);
@@ -394,7 +429,7 @@ describe("GitHub client against the simulator", () => {
   });
 
   test("primary rate limit refused by GitHub: one refusal, then a wait until x-ratelimit-reset", async () => {
-    const github = createGitHubClient({ auth: appAuth(), rateLimit: fast });
+    const github = createGitHubClient({ enterpriseHosts: simHosts(), auth: appAuth(), rateLimit: fast });
     const org = await github.forUrl(`${sim.url}/acme`);
     await org.listRunners();
     sim.clearRequests();
@@ -409,7 +444,7 @@ describe("GitHub client against the simulator", () => {
   });
 
   test("secondary rate limit: retry-after is obeyed; without it the fallback wait applies", async () => {
-    const github = createGitHubClient({ auth: appAuth(), rateLimit: fast });
+    const github = createGitHubClient({ enterpriseHosts: simHosts(), auth: appAuth(), rateLimit: fast });
     const org = await github.forUrl(`${sim.url}/acme`);
     await org.listRunners();
     sim.clearRequests();
@@ -434,7 +469,11 @@ describe("GitHub client against the simulator", () => {
   });
 
   test("a rate limit longer than the client will block is a GitHubRateLimitError with the time to retry", async () => {
-    const github = createGitHubClient({ auth: appAuth(), rateLimit: { ...fast, maxWaitMs: 1000 } });
+    const github = createGitHubClient({
+      enterpriseHosts: simHosts(),
+      auth: appAuth(),
+      rateLimit: { ...fast, maxWaitMs: 1000 },
+    });
     const org = await github.forUrl(`${sim.url}/acme`);
     await org.listRunners();
     sim.setRateLimit(`installation:${installationId}`, { remaining: 0, resetInSeconds: 600 });
@@ -454,7 +493,13 @@ describe("GitHub client against the simulator", () => {
 
   test("metrics by operation and status, remaining budget, durations, each labelled with the credential's name", async () => {
     const registry = new Registry();
-    const github = createGitHubClient({ auth: appAuth(), registry, rateLimit: fast, credentialName: "ci/acme-app" });
+    const github = createGitHubClient({
+      enterpriseHosts: simHosts(),
+      auth: appAuth(),
+      registry,
+      rateLimit: fast,
+      credentialName: "ci/acme-app",
+    });
     const org = await github.forUrl(`${sim.url}/acme`);
     sim.injectFault({ operation: JIT.list, status: 502 });
     await org.listRunners();
@@ -491,13 +536,18 @@ describe("GitHub client against the simulator", () => {
     );
     assert.ok(!text.includes(app.privateKey.slice(40, 80)), "no part of the key in the metrics");
     // A second client on the same registry shares the metrics instead of failing to register.
-    createGitHubClient({ auth: appAuth(), registry });
+    createGitHubClient({ enterpriseHosts: simHosts(), auth: appAuth(), registry });
   });
 
   test("no token, key or JIT configuration in logs or errors", async () => {
     logs.length = 0;
     const token = sim.addPersonalAccessToken({ login: "leaky", scopes: ["repo"] });
-    const github = createGitHubClient({ auth: { type: "token", token }, logger, rateLimit: fast });
+    const github = createGitHubClient({
+      enterpriseHosts: simHosts(),
+      auth: { type: "token", token },
+      logger,
+      rateLimit: fast,
+    });
     const errors: unknown[] = [];
     const repo = await github.forUrl(`${sim.url}/acme/widgets`);
     const jit = await repo.generateJitConfig({ name: "secret-check", labels: ["x"] });
@@ -505,7 +555,7 @@ describe("GitHub client against the simulator", () => {
     await repo.listRunners().catch((e: unknown) => errors.push(e));
     sim.clearFaults();
     await repo.generateJitConfig({ name: "secret-check", labels: ["x"] }).catch((e: unknown) => errors.push(e));
-    const appGithub = createGitHubClient({ auth: appAuth(), logger, rateLimit: fast });
+    const appGithub = createGitHubClient({ enterpriseHosts: simHosts(), auth: appAuth(), logger, rateLimit: fast });
     await (await appGithub.forUrl(`${sim.url}/acme`)).deleteRunner(424242);
     await appGithub.forUrl(`${sim.url}/nobody`).catch((e: unknown) => errors.push(e));
     assert.ok(errors.length >= 2);

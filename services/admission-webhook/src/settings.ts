@@ -1,3 +1,4 @@
+import { enterpriseHostsSetting } from "@octorun/api";
 import type { ConfigSchema } from "@octorun/runtime";
 
 export interface WebhookConfig {
@@ -40,13 +41,7 @@ export const webhookSettings: ConfigSchema = {
       default: 8388608,
       description: "largest review request body accepted",
     },
-    GITHUB_ENTERPRISE_HOSTS: {
-      type: "array",
-      items: { type: "string", minLength: 1 },
-      default: [],
-      description:
-        "comma-separated GitHub Enterprise Server hosts (host or host:port) allowed in spec.url besides github.com",
-    },
+    ...enterpriseHostsSetting,
     CONTROLLER_USERNAMES: {
       type: "array",
       items: { type: "string", minLength: 1 },

@@ -2,15 +2,17 @@
 
 import {
   githubLabelProblems,
+  isEmptySelector,
   type LabelSelector,
   parseRunnerUrl,
   RUNNER_SET_LABEL,
   RunnerUrlError,
+  selectorMatches,
+  selectorProblems,
 } from "@octorun/api";
 import type { AdmissionRequest, UserInfo } from "./admission-review.ts";
 import { type FieldError, forbidden, invalid, required } from "./field-errors.ts";
 import { deepEqual } from "./json-patch.ts";
-import { isEmptySelector, selectorMatches, selectorProblems } from "./label-selector.ts";
 
 export interface ValidationPolicy {
   /** GitHub Enterprise Server hosts allowed in `url` besides github.com. */

@@ -3,7 +3,7 @@
 // (started only on the leader), and leader election on a Lease.
 
 import type { KubeConfig, V1ControllerRevision, V1Pod, V1Secret } from "@kubernetes/client-node";
-import { REVISION_HASH_LABEL, RUNNER_NAME_LABEL, RUNNER_SET_RESOURCE } from "@octorun/api";
+import { REVISION_HASH_LABEL, RUNNER_NAME_LABEL, RUNNER_SET_RESOURCE, selectorMatches } from "@octorun/api";
 import { type BusConnection, JobEventConsumer, jobSubject } from "@octorun/bus";
 import { createGitHubClient, type GitHubAuthConfig, type GitHubClient } from "@octorun/github";
 import {
@@ -27,7 +27,6 @@ import type { Registry } from "prom-client";
 import { trimRunnerPod, trimRunnerSecret, withoutManagedFields } from "./cache-trim.ts";
 import { GitHubCredentials } from "./github-credentials.ts";
 import { JobEventHandler, runnerIndexers } from "./job-events.ts";
-import { selectorMatches } from "./label-selector.ts";
 import { ControllerMetrics } from "./metrics.ts";
 import { defaultRunnerPlanConfig, type RunnerPlanConfig } from "./runner-plan.ts";
 import { RunnerReconciler } from "./runner-reconciler.ts";
@@ -52,7 +51,7 @@ export interface ControllerOptions {
   github: GitHubClient;
   /**
    * Builds the client of a credential a Runner's Secret holds (`credentialName` labels its
-   * metrics); by default a plain client with this process's registry and logger.
+   * metrics); by default a plain client with this process's registry, logger and allowed hosts.
    */
   githubForCredential?: (auth: GitHubAuthConfig, credentialName: string) => GitHubClient;
   /** How long a credential Secret's content is trusted before it is read again (default 30 s). */
@@ -184,7 +183,13 @@ export class Controller {
         clientFor:
           options.githubForCredential ??
           ((auth, credentialName) =>
-            createGitHubClient({ auth, credentialName, ...(registry ? { registry } : {}), logger })),
+            createGitHubClient({
+              auth,
+              credentialName,
+              enterpriseHosts: options.github.enterpriseHosts,
+              ...(registry ? { registry } : {}),
+              logger,
+            })),
         ...(options.credentialRefreshMs !== undefined ? { refreshMs: options.credentialRefreshMs } : {}),
       }),
       events,

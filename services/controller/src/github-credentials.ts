@@ -6,6 +6,7 @@
 // a changed Secret (rotation) gets a new client at the next read.
 
 import type { V1Secret } from "@kubernetes/client-node";
+import type { RunnerUrl } from "@octorun/api";
 import {
   authFromSecretData,
   type GitHubAuthConfig,
@@ -58,6 +59,14 @@ export class GitHubCredentials {
     this.#o = options;
     this.#now = options.now ?? Date.now;
     this.#refreshMs = options.refreshMs ?? 30_000;
+  }
+
+  /**
+   * A Runner's URL as the controller's own client parses it: its allow-list of GitHub hosts judges
+   * every Runner, whatever credential it names (RunnerUrlError when refused).
+   */
+  parseUrl(url: string): RunnerUrl {
+    return this.#o.fallback.parseUrl(url);
   }
 
   /** The client for a Runner's GitHub calls; GitHubCredentialsError when its Secret is missing or invalid. */

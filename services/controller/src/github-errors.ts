@@ -2,7 +2,7 @@
 // when GitHub allows the next attempt. Messages come from @octorun/github's typed errors, which
 // never carry a token or a JIT configuration.
 
-import { Reasons } from "@octorun/api";
+import { Reasons, RunnerUrlError } from "@octorun/api";
 import {
   GitHubAuthenticationError,
   GitHubConflictError,
@@ -11,7 +11,6 @@ import {
   GitHubNotFoundError,
   GitHubRateLimitError,
   GitHubServerError,
-  GitHubUrlError,
   GitHubValidationError,
 } from "@octorun/github";
 import { GitHubCredentialsError } from "./github-credentials.ts";
@@ -42,7 +41,7 @@ export function judgeGitHubError(
   if (
     error instanceof GitHubForbiddenError ||
     error instanceof GitHubNotFoundError ||
-    error instanceof GitHubUrlError
+    error instanceof RunnerUrlError
   ) {
     return { at: now, reason: Reasons.RegistrationFailed, message, permanent: true };
   }

@@ -26,6 +26,7 @@ if (import.meta.main) {
         createGitHubClient({
           auth,
           credentialName,
+          enterpriseHosts: config.GITHUB_ENTERPRISE_HOSTS,
           registry,
           logger,
           writesAtOnce: config.GITHUB_WRITES_AT_ONCE,

@@ -122,6 +122,12 @@ export const defaultRunnerPlanConfig: RunnerPlanConfig = {
 
 export interface RunnerObservation {
   runner: RunnerObject;
+  /**
+   * Why spec.url is refused (its host is not github.com or an allowed GitHub Enterprise Server
+   * host, or it is no runner URL): the controller then asks GitHub nothing for this Runner.
+   * Undefined when the URL is allowed.
+   */
+  urlRefused?: string | undefined;
   pod: V1Pod | undefined;
   secret: SecretFacts | undefined;
   facts: RunnerFacts;
@@ -165,7 +171,7 @@ export function planRunner(observation: RunnerObservation): RunnerPlan {
   return planLife(observation);
 }
 
-function planDeletion({ runner, pod, secret, facts, config }: RunnerObservation): RunnerPlan {
+function planDeletion({ runner, pod, secret, facts, config, urlRefused }: RunnerObservation): RunnerPlan {
   const status = runner.status ?? {};
   if (!(runner.metadata.finalizers ?? []).includes(RUNNER_FINALIZER)) return { actions: [], status };
   const podEnded = pod?.status?.phase === "Succeeded" || pod?.status?.phase === "Failed";
@@ -187,7 +193,8 @@ function planDeletion({ runner, pod, secret, facts, config }: RunnerObservation)
   const actions: RunnerAction[] = [];
   // A Complete ephemeral runner was removed by GitHub after its job: no call needed.
   const id = runner.spec.id ?? secret?.runnerId;
-  if (id !== undefined && status.phase !== "Complete" && !facts.registrationRemoved) {
+  // A refused URL was never sent a registration, so none is removed there either.
+  if (id !== undefined && status.phase !== "Complete" && !facts.registrationRemoved && urlRefused === undefined) {
     actions.push({ type: "deleteRegistration", id });
   }
   if (pod && !pod.metadata?.deletionTimestamp) actions.push({ type: "deletePod" });
@@ -260,6 +267,19 @@ function planLife(observation: RunnerObservation): RunnerPlan {
 
   if (!(runner.metadata.finalizers ?? []).includes(RUNNER_FINALIZER)) draft.actions.push({ type: "addFinalizer" });
   if (TERMINAL.has(status.phase)) return finish();
+
+  if (observation.urlRefused !== undefined) {
+    const message = `spec.url is refused: ${observation.urlRefused}`;
+    condition(draft, {
+      type: RunnerConditionTypes.Registered,
+      status: "False",
+      reason: Reasons.URLNotAllowed,
+      message,
+    });
+    condition(draft, { type: RunnerConditionTypes.Failed, status: "True", reason: Reasons.URLNotAllowed, message });
+    transition(draft, "Failed", Reasons.URLNotAllowed, message, true);
+    return finish();
+  }
 
   // Registration: the Secret holds the JIT configuration (or registration token).
   // JIT: spec.id is written with spec.os once GitHub lists the runner (one write); until then the

@@ -11,6 +11,7 @@ import {
   RUNNER_ID_ANNOTATION,
   RUNNER_NAME_LABEL,
   RUNNER_OS_ANNOTATION,
+  RunnerUrlError,
   SAFE_TO_EVICT_ANNOTATION,
   TOKEN_EXPIRES_AT_ANNOTATION,
 } from "@octorun/api";
@@ -164,6 +165,7 @@ export class RunnerReconciler implements Reconciler {
       const secret = secretOf();
       const plan = planRunner({
         runner: current,
+        urlRefused: this.#urlRefused(current),
         pod,
         secret: secret ? this.#secretFacts(secret) : undefined,
         facts,
@@ -248,6 +250,17 @@ export class RunnerReconciler implements Reconciler {
       return value;
     } catch (error) {
       this.#o.metrics.githubCalls.inc({ operation, outcome: outcomeOf(error) });
+      throw error;
+    }
+  }
+
+  /** Why the controller's allow-list refuses the Runner's URL, or undefined when it accepts it. */
+  #urlRefused(runner: RunnerObject): string | undefined {
+    try {
+      this.#o.credentials.parseUrl(runner.spec.url);
+      return undefined;
+    } catch (error) {
+      if (error instanceof RunnerUrlError) return error.message;
       throw error;
     }
   }

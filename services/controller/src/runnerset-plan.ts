@@ -2,9 +2,18 @@
 // ControllerRevisions to the actions that make `spec.runners` Runners exist, and its status.
 
 import type { V1ControllerRevision } from "@kubernetes/client-node";
-import { API_VERSION, REVISION_HASH_LABEL, Reasons, RUNNER_SET_RESOURCE, RunnerSetConditionTypes } from "@octorun/api";
+import {
+  API_VERSION,
+  isEmptySelector,
+  REVISION_HASH_LABEL,
+  Reasons,
+  RUNNER_SET_RESOURCE,
+  RunnerSetConditionTypes,
+  selectorMatches,
+  selectorProblems,
+  selectorString,
+} from "@octorun/api";
 import { type Condition, setCondition } from "@octorun/kube";
-import { selectorMatches, selectorString } from "./label-selector.ts";
 import {
   canonicalJson,
   findRevisionOf,
@@ -132,6 +141,26 @@ export function planRunnerSet(observation: RunnerSetObservation): RunnerSetPlan 
     requeueAfterMs: requeue.length > 0 ? Math.max(0, Math.min(...requeue)) : undefined,
   });
   if (runnerSet.metadata.deletionTimestamp) return finish(); // the garbage collector removes the Runners
+
+  // A selector that selects every Runner, or none, is refused by admission; where no webhook ran
+  // (kube-system, octorun-system) the controller refuses to act on it, as the Deployment
+  // controller does: it would adopt every orphan, or create Runners it never counts as its own.
+  const refused = selectorRefusal(spec.selector);
+  if (refused) {
+    actions.push({ type: "event", eventType: "Warning", reason: Reasons.InvalidSelector, message: refused });
+    status.conditions = setCondition(
+      previous.conditions as Condition[] | undefined,
+      {
+        type: RunnerSetConditionTypes.RunnerFailure,
+        status: "True",
+        reason: Reasons.InvalidSelector,
+        message: refused,
+        observedGeneration: runnerSet.metadata.generation,
+      },
+      nowDate,
+    );
+    return finish();
+  }
 
   // Revisions: the current template's, created if new, made the newest if it is an old one again.
   const collisionCount = previous.collisionCount ?? 0;
@@ -334,6 +363,16 @@ export function planRunnerSet(observation: RunnerSetObservation): RunnerSetPlan 
   const excess = history.slice(0, Math.max(0, history.length - limit));
   if (excess.length > 0) actions.push({ type: "deleteRevisions", names: excess.map((r) => r.metadata?.name ?? "") });
   return finish();
+}
+
+/** Why the controller will not act on a RunnerSet's selector, or undefined when it may. */
+function selectorRefusal(selector: RunnerSetObject["spec"]["selector"] | undefined): string | undefined {
+  if (!selector) return "The RunnerSet has no selector; a non-empty selector is required.";
+  if (isEmptySelector(selector)) return "The RunnerSet is selecting all Runners; a non-empty selector is required.";
+  const problems = selectorProblems(selector, "spec.selector");
+  if (problems.length > 0)
+    return `The RunnerSet's selector is invalid: ${problems.map((p) => `${p.field}: ${p.message}`).join("; ")}`;
+  return undefined;
 }
 
 /** When the Runner's status last changed (its newest condition transition), in ms. */

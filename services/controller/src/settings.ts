@@ -1,4 +1,5 @@
 // The controller's configuration, checked at start-up (a bad or missing setting stops it, named).
+import { enterpriseHostsSetting } from "@octorun/api";
 import { type BusConfig, busSettings, type JobStreamConfig, jobStreamSettings } from "@octorun/bus";
 import type { GitHubAuthConfig } from "@octorun/github";
 import { ConfigError, type ConfigSchema, mergeSchemas } from "@octorun/runtime";
@@ -53,6 +54,7 @@ export const controllerSettings: ConfigSchema = mergeSchemas(busSettings, stream
       format: "uri",
       description: "REST base URL for every Runner URL (default: derived from each Runner's spec.url)",
     },
+    ...enterpriseHostsSetting,
     GITHUB_APP_ID: { type: "string", pattern: "^[0-9]+$", description: "GitHub App id (App authentication)" },
     GITHUB_APP_PRIVATE_KEY: { type: "string", secret: true, description: "the GitHub App's private key (PEM)" },
     GITHUB_APP_INSTALLATION_ID: {
@@ -104,6 +106,7 @@ export interface ControllerConfig extends BusConfig, JobStreamConfig, WebhookRed
   RENEW_DEADLINE_MS: number;
   RETRY_PERIOD_MS: number;
   GITHUB_API_URL?: string;
+  GITHUB_ENTERPRISE_HOSTS: string[];
   GITHUB_APP_ID?: string;
   GITHUB_APP_PRIVATE_KEY?: string;
   GITHUB_APP_INSTALLATION_ID?: number;

@@ -5,8 +5,7 @@
 // `timeOf`).
 
 import type { V1ObjectMeta } from "@kubernetes/client-node";
-import type { RunnerJob, RunnerSetStatus, RunnerStatus } from "@octorun/api";
-import type { LabelSelector } from "./label-selector.ts";
+import type { LabelSelector, RunnerJob, RunnerSetStatus, RunnerStatus } from "@octorun/api";
 
 /** The Runner status and its job, as @octorun/api generates them from the schema. */
 export type RunnerJobStatus = RunnerJob;

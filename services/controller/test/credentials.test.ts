@@ -82,6 +82,7 @@ describe("GitHub credentials per RunnerSet", { timeout: 240_000 }, () => {
           auth,
           credentialName,
           apiBaseUrl: world.sim.apiUrl,
+          enterpriseHosts: [new URL(world.sim.url).host],
           registry: credentialMetrics,
           rateLimit: { serverErrorRetries: 0, maxWaitMs: 30_000 },
         }),

@@ -160,6 +160,7 @@ export function startController(world: World, overrides: Partial<ControllerOptio
   const github = createGitHubClient({
     auth: { type: "token", token: world.token },
     apiBaseUrl: world.sim.apiUrl,
+    enterpriseHosts: [new URL(world.sim.url).host],
     registry,
     rateLimit: { serverErrorRetries: 0, maxWaitMs: 1_000 },
   });
@@ -171,6 +172,7 @@ export function startController(world: World, overrides: Partial<ControllerOptio
         auth,
         credentialName,
         apiBaseUrl: world.sim.apiUrl,
+        enterpriseHosts: [new URL(world.sim.url).host],
         registry,
         rateLimit: { serverErrorRetries: 0, maxWaitMs: 1_000 },
       }),
@@ -284,6 +286,7 @@ export async function startControllerProcess(
         NATS_URL: world.nats.url,
         GITHUB_TOKEN: world.token,
         GITHUB_API_URL: world.sim.apiUrl,
+        GITHUB_ENTERPRISE_HOSTS: new URL(world.sim.url).host,
         LEADER_ELECT: "false",
         HEALTH_HOST: "127.0.0.1",
         HEALTH_PORT: String(healthPort),

@@ -288,6 +288,32 @@ describe("runner plan: registration failures", () => {
   });
 });
 
+describe("runner plan: a URL the GitHub client refuses", () => {
+  const urlRefused = 'host "evil.example" is neither github.com nor a configured GitHub Enterprise Server host';
+  test("a new Runner is Failed with URLNotAllowed, and nothing is asked of GitHub", () => {
+    const o = observe({ runner: runner({ spec: { url: "https://evil.example/acme" } }), urlRefused });
+    assert.deepEqual(types(o), []);
+    const plan = planRunner(o);
+    assert.equal(plan.status.phase, "Failed");
+    assert.equal(condition(o, "Failed")?.reason, "URLNotAllowed");
+    assert.equal(condition(o, "Registered")?.status, "False");
+    assert.match(condition(o, "Registered")?.message ?? "", /evil\.example/);
+  });
+  test("a running Runner whose host is no longer allowed is Failed, with no online check", () => {
+    const o = observe({ runner: registered, secret, pod: pod("Running", true), urlRefused });
+    assert.deepEqual(types(o), []);
+    assert.equal(planRunner(o).status.phase, "Failed");
+  });
+  test("deletion removes no registration on a refused host", () => {
+    const r = runner({
+      metadata: { deletionTimestamp: new Date(NOW) },
+      spec: { url: "u", id: 7 },
+      status: { phase: "Idle" },
+    });
+    assert.deepEqual(types(observe({ runner: r, secret, urlRefused })), ["deleteSecret", "removeFinalizer"]);
+  });
+});
+
 describe("runner plan: deletion", () => {
   const deleting = (phase: "Pending" | "Idle" | "Active" | "Complete", extra: object = {}) =>
     runner({

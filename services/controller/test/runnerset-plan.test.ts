@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { V1ControllerRevision } from "@kubernetes/client-node";
-import { selectorMatches, selectorString } from "../src/label-selector.ts";
 import { canonicalJson, revisionData, templateHash } from "../src/revisions.ts";
 import {
   defaultRunnerSetPlanConfig,
@@ -76,6 +75,24 @@ const createdCount = (o: RunnerSetObservation) =>
   planRunnerSet(o).actions.reduce((n, a) => n + (a.type === "createRunners" ? a.count : 0), 0);
 
 describe("RunnerSet plan", () => {
+  const refusedSelectors: [string, RunnerSetObject["spec"]["selector"]][] = [
+    ["an empty selector", {}],
+    ["an invalid selector", { matchExpressions: [{ key: "a", operator: "Near" }] }],
+  ];
+  for (const [name, selector] of refusedSelectors) {
+    test(`${name}: no runner is created or adopted; a Warning and a RunnerFailure condition say why`, () => {
+      const refused = { ...set, spec: { ...set.spec, selector } };
+      const plan = planRunnerSet(observe({ runnerSet: refused, runners: [member("stray", "Idle", { owned: false })] }));
+      assert.deepEqual(
+        plan.actions.map((a) => (a.type === "event" ? `${a.eventType} ${a.reason}` : a.type)),
+        ["Warning InvalidSelector"],
+      );
+      const failure = plan.status.conditions?.find((c) => c.type === "runnerset.octorun.github.io/RunnerFailure");
+      assert.equal(failure?.status, "True");
+      assert.equal(failure?.reason, "InvalidSelector");
+    });
+  }
+
   test("scale up from nothing: the revision and all the runners", () => {
     const o = observe({ revisions: [] });
     const plan = planRunnerSet(o);
@@ -255,33 +272,6 @@ describe("RunnerSet plan: revisions and rolling update", () => {
   });
   test("canonical JSON ignores key order", () => {
     assert.equal(canonicalJson({ b: 1, a: { d: 2, c: 3 } }), canonicalJson({ a: { c: 3, d: 2 }, b: 1 }));
-  });
-});
-
-describe("label selectors", () => {
-  const table: [string, Parameters<typeof selectorMatches>[0], Record<string, string>, boolean][] = [
-    ["matchLabels", { matchLabels: { a: "1" } }, { a: "1", b: "2" }, true],
-    ["matchLabels mismatch", { matchLabels: { a: "1" } }, { a: "2" }, false],
-    ["In", { matchExpressions: [{ key: "a", operator: "In", values: ["1", "2"] }] }, { a: "2" }, true],
-    ["NotIn absent", { matchExpressions: [{ key: "a", operator: "NotIn", values: ["1"] }] }, {}, true],
-    ["Exists", { matchExpressions: [{ key: "a", operator: "Exists" }] }, { a: "" }, true],
-    ["DoesNotExist", { matchExpressions: [{ key: "a", operator: "DoesNotExist" }] }, { a: "x" }, false],
-    ["empty selector matches nothing", {}, { a: "1" }, false],
-  ];
-  for (const [name, selector, labels, expected] of table) {
-    test(`${name} → ${expected}`, () => assert.equal(selectorMatches(selector, labels), expected));
-  }
-  test("string form", () => {
-    assert.equal(
-      selectorString({
-        matchLabels: { b: "2", a: "1" },
-        matchExpressions: [
-          { key: "c", operator: "In", values: ["y", "x"] },
-          { key: "d", operator: "DoesNotExist" },
-        ],
-      }),
-      "a=1,b=2,c in (x,y),!d",
-    );
   });
 });
 

@@ -146,6 +146,32 @@ describe("RunnerSet", { timeout: 170_000 }, () => {
     assert.equal(stray.metadata.ownerReferences?.[0]?.controller, true);
   });
 
+  test("an empty selector, where no webhook refused it: no Runner is adopted or created, and the condition says why", async () => {
+    await client().create(Runners, runnerManifest(NS, "loner", world.orgUrl));
+    const before = (await client().list<RunnerObject>(Runners, { namespace: NS })).items.map((r) => r.metadata.name);
+    const everything = runnerSetManifest(NS, "everything", world.orgUrl, 2);
+    everything.spec.selector = {};
+    await client().create(RunnerSets, everything);
+    const refused = await waitFor("everything refused", async () => {
+      const s = await getSet("everything");
+      const failure = s.status?.conditions?.find((c) => c.type === "runnerset.octorun.github.io/RunnerFailure");
+      return failure?.status === "True" && failure.reason === "InvalidSelector" ? s : undefined;
+    });
+    await client().mergePatch(RunnerSets, NS, "everything", { spec: { runners: 3 } }); // and reconciled again
+    await waitFor("generation observed", async () => (await getSet("everything")).status?.observedGeneration === 2);
+    const after = (await client().list<RunnerObject>(Runners, { namespace: NS })).items;
+    assert.deepEqual(after.map((r) => r.metadata.name).sort(), before.sort(), "no Runner was created");
+    assert.deepEqual(
+      after
+        .filter((r) => r.metadata.ownerReferences?.some((o) => o.uid === refused.metadata.uid))
+        .map((r) => r.metadata.name),
+      [],
+      "no Runner was adopted",
+    );
+    await client().delete(RunnerSets, NS, "everything");
+    await client().delete(Runners, NS, "loner");
+  });
+
   test("RollingUpdate replaces the idle runners of an old revision", async () => {
     await client().create(
       RunnerSets,

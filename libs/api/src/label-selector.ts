@@ -1,6 +1,7 @@
-// metav1.LabelSelector: syntax checks as the apiserver makes them, and matching against labels.
+// metav1.LabelSelector, the one implementation octorun has: syntax checks as the apiserver makes
+// them (the webhook), matching with Kubernetes' semantics and the string form (the controller).
 
-import type { LabelSelector } from "@octorun/api";
+import type { LabelSelector } from "./types.generated.ts";
 
 export interface SelectorProblem {
   field: string;
@@ -12,7 +13,7 @@ const NAME = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$/;
 const PREFIX = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const OPERATORS = ["In", "NotIn", "Exists", "DoesNotExist"] as const;
 
-export function labelKeyProblem(key: string): string | undefined {
+function labelKeyProblem(key: string): string | undefined {
   const slash = key.lastIndexOf("/");
   const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
   const name = slash >= 0 ? key.slice(slash + 1) : key;
@@ -25,7 +26,7 @@ export function labelKeyProblem(key: string): string | undefined {
   return undefined;
 }
 
-export function labelValueProblem(value: string): string | undefined {
+function labelValueProblem(value: string): string | undefined {
   if (value === "") return undefined;
   if (value.length > 63 || !NAME.test(value)) {
     return "a label value must be at most 63 alphanumeric characters, '-', '_' or '.', starting and ending with an alphanumeric character";
@@ -85,32 +86,62 @@ export function selectorProblems(selector: LabelSelector, field: string): Select
   return problems;
 }
 
+/** No matchLabels and no matchExpressions: selects everything (apps/v1 refuses such a selector). */
 export function isEmptySelector(selector: LabelSelector): boolean {
   return Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0;
 }
 
-export function selectorMatches(selector: LabelSelector, labels: Record<string, string>): boolean {
-  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) if (labels[key] !== value) return false;
-  for (const expression of selector.matchExpressions ?? []) {
-    const has = Object.hasOwn(labels, expression.key);
-    const value = labels[expression.key];
-    const values = expression.values ?? [];
-    switch (expression.operator) {
+/**
+ * Whether the labels satisfy the selector, as metav1.LabelSelectorAsSelector decides: an absent
+ * selector matches nothing, an empty one everything, and one with an unknown operator nothing.
+ */
+export function selectorMatches(
+  selector: LabelSelector | undefined | null,
+  labels: Record<string, string> | undefined,
+): boolean {
+  if (!selector) return false;
+  const have = labels ?? {};
+  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) if (have[key] !== value) return false;
+  for (const { key, operator, values = [] } of selector.matchExpressions ?? []) {
+    const present = Object.hasOwn(have, key);
+    const value = have[key] as string;
+    switch (operator) {
       case "In":
-        if (!has || !values.includes(value as string)) return false;
+        if (!present || !values.includes(value)) return false;
         break;
       case "NotIn":
-        if (has && values.includes(value as string)) return false;
+        if (present && values.includes(value)) return false;
         break;
       case "Exists":
-        if (!has) return false;
+        if (!present) return false;
         break;
       case "DoesNotExist":
-        if (has) return false;
+        if (present) return false;
         break;
       default:
         return false;
     }
   }
   return true;
+}
+
+/**
+ * The selector in query-parameter syntax (`a=b,c in (d,e),!f`), keys sorted as kubectl prints
+ * them; for RunnerSet status.selector (the scale subresource). A selector with an unknown operator
+ * has no string form ("").
+ */
+export function selectorString(selector: LabelSelector | undefined): string {
+  if (!selector) return "";
+  const parts: string[] = [];
+  for (const key of Object.keys(selector.matchLabels ?? {}).sort()) parts.push(`${key}=${selector.matchLabels?.[key]}`);
+  const expressions = [...(selector.matchExpressions ?? [])].sort((a, b) => a.key.localeCompare(b.key));
+  for (const { key, operator, values = [] } of expressions) {
+    const list = [...values].sort().join(",");
+    if (operator === "In") parts.push(`${key} in (${list})`);
+    else if (operator === "NotIn") parts.push(`${key} notin (${list})`);
+    else if (operator === "Exists") parts.push(key);
+    else if (operator === "DoesNotExist") parts.push(`!${key}`);
+    else return "";
+  }
+  return parts.join(",");
 }
