@@ -62,6 +62,13 @@ describe("write helpers against a real apiserver", () => {
     assert.equal((await client.get<Widget>(Widgets, ns, "patched")).spec?.a, 5, "the stale writes changed nothing");
     await assert.rejects(client.get(Widgets, ns, "missing"), (e) => isNotFound(e));
     assert.equal(await client.find(Widgets, ns, "missing"), undefined);
+    // A delete whose uid precondition names another object of that name: 409, as a RunnerSet's
+    // scale-down relies on (the status code, not the message's wording).
+    await client.create(Widgets, { metadata: { name: "replaced", namespace: ns } } as Widget);
+    await assert.rejects(client.delete(Widgets, ns, "replaced", { uid: "00000000-0000-0000-0000-000000000000" }), (e) =>
+      isConflict(e),
+    );
+    assert.ok(await client.find(Widgets, ns, "replaced"), "the object of the other uid is kept");
   });
 
   test("server-side apply: one field manager owns its fields; another manager conflicts unless it forces", async () => {

@@ -1,10 +1,11 @@
 // A job event applied to a Runner's status: pure and idempotent. Applying the same event twice,
-// or an older one after a newer one, never moves the Runner backwards (phase order Pending → Idle
-// → Active → Complete/Failed; a job's completion is never forgotten).
+// or an older one after a newer one, never moves the Runner backwards (the phase by
+// runner-phase.ts's rule; a job's completion is never forgotten).
 
 import { Reasons, RunnerConditionTypes } from "@octorun/api";
 import type { JobEvent } from "@octorun/bus";
 import { type Condition, setCondition } from "@octorun/kube";
+import { nextPhase, runningAJob } from "./runner-phase.ts";
 import type { RunnerJobStatus, RunnerStatus } from "./types.ts";
 
 export type JobEventOutcome =
@@ -48,10 +49,10 @@ export function applyJobEvent(
   }
 
   const next: RunnerStatus = { ...current, job };
-  const phase = current.phase ?? "Pending";
   // The runner took a job: Active, unless it already ended (then the job is only recorded).
-  const becameActive = phase === "Pending" || phase === "Idle";
-  if (becameActive) next.phase = "Active";
+  const phase = nextPhase(current.phase, "Active");
+  const becameActive = phase !== (current.phase ?? "Pending");
+  if (becameActive) next.phase = phase;
   let conditions = current.conditions as Condition[] | undefined;
   conditions = setCondition(
     conditions,
@@ -67,17 +68,7 @@ export function applyJobEvent(
     now,
   );
   if (becameActive) {
-    conditions = setCondition(
-      conditions,
-      {
-        type: RunnerConditionTypes.Online,
-        status: "True",
-        reason: Reasons.RunnerBusy,
-        message: "Runner is running a job.",
-        observedGeneration: generation,
-      },
-      now,
-    );
+    conditions = setCondition(conditions, { ...runningAJob, observedGeneration: generation }, now);
   }
   next.conditions = conditions;
   if (JSON.stringify(stableJob(next.job)) === JSON.stringify(stableJob(recorded)) && next.phase === current.phase) {

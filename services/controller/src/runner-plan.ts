@@ -13,6 +13,7 @@ import {
 } from "@octorun/api";
 import { type Condition, type ConditionUpdate, findCondition, setCondition } from "@octorun/kube";
 import { githubRunnerName } from "./runner-naming.ts";
+import { nextPhase, type RunnerPhase, runningAJob } from "./runner-phase.ts";
 import { buildRunnerPod, podFailureMessage, podReady, type RegistrationMode, safeToEvict } from "./runner-pod.ts";
 import { type RunnerObject, type RunnerStatus, timeOf } from "./types.ts";
 import type { UnseenWrites } from "./unseen-writes.ts";
@@ -219,13 +220,9 @@ function condition(draft: Draft, update: Omit<ConditionUpdate, "observedGenerati
   );
 }
 
-function transition(
-  draft: Draft,
-  phase: NonNullable<RunnerStatus["phase"]>,
-  reason: string,
-  message: string,
-  warning = false,
-): void {
+/** Moves the phase forward (runner-phase.ts's rule) and records why once the status is written. */
+function transition(draft: Draft, observed: RunnerPhase, reason: string, message: string, warning = false): void {
+  const phase = nextPhase(draft.status.phase, observed);
   if (draft.status.phase === phase) return;
   draft.status.phase = phase;
   draft.actions.push({ type: "event", eventType: warning ? "Warning" : "Normal", reason, message, withStatus: true });
@@ -422,13 +419,8 @@ function planLife(observation: RunnerObservation): RunnerPlan {
   if (status.phase === "Pending") {
     const answer = facts.github;
     if (answer?.found && answer.busy) {
-      condition(draft, {
-        type: RunnerConditionTypes.Online,
-        status: "True",
-        reason: Reasons.RunnerBusy,
-        message: "Runner is busy.",
-      });
-      transition(draft, "Active", Reasons.RunnerBusy, "Runner is running a job.");
+      condition(draft, runningAJob);
+      transition(draft, "Active", Reasons.RunnerBusy, runningAJob.message ?? "");
       return finish();
     }
     if (answer?.found && answer.online) {

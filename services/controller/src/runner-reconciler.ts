@@ -24,6 +24,7 @@ import {
   type Informer,
   isAlreadyExists,
   isNotFound,
+  KubeApiError,
   type KubeClient,
   type KubeLogger,
   Pods,
@@ -524,7 +525,7 @@ export class RunnerReconciler implements Reconciler {
       if (isAlreadyExists(error)) return {};
       const judged = judgeGitHubError(error, this.#now(), this.#o.config.credentialsRetryMs);
       // Kubernetes errors are not GitHub's fault: let the loop retry them with its backoff.
-      if (!judged.permanent && isKubeError(error)) throw error;
+      if (!judged.permanent && error instanceof KubeApiError) throw error;
       // A bad credential Secret waits for its owner to fix it: that is no attempt towards Failed.
       if (!(error instanceof GitHubCredentialsError)) facts.registrationFailures++;
       facts.lastRegistrationError = judged;
@@ -549,8 +550,4 @@ function ownedBy<T extends { metadata?: { ownerReferences?: { uid: string }[] } 
 ): T | undefined {
   if (!obj) return undefined;
   return obj.metadata?.ownerReferences?.some((o) => o.uid === uid) ? obj : undefined;
-}
-
-function isKubeError(error: unknown): boolean {
-  return error instanceof Error && error.name === "KubeApiError";
 }

@@ -9,6 +9,7 @@ import {
   type EventRecorder,
   type Informer,
   isAlreadyExists,
+  isConflict,
   isNotFound,
   type KubeClient,
   type KubeLogger,
@@ -245,8 +246,8 @@ export class RunnerSetReconciler implements Reconciler {
             await client.delete(Runners, namespace, victim.name, { uid: victim.uid });
             this.#o.metrics.runnersDeleted.inc({ reason: victim.reason });
           } catch (error) {
-            if (!isNotFound(error) && !(error instanceof Error && /Precondition failed/i.test(error.message)))
-              throw error;
+            // 409 on a uid precondition: the name is another Runner's now, and the victim is gone.
+            if (!isNotFound(error) && !isConflict(error)) throw error;
           }
           this.expectations.expectDelete(key, `${namespace}/${victim.name}`, victim.uid);
         });
