@@ -4,9 +4,9 @@
 // controller and no GitHub, at the same write concurrency.
 import type { V1Pod } from "@kubernetes/client-node";
 import { JIT_CONFIG_SECRET_KEY, RUNNER_ID_ANNOTATION, RUNNER_NAME_LABEL, RUNNER_OS_ANNOTATION } from "@octorun/api";
-import { KubeClient, Pods, patchStatus, Secrets } from "@octorun/kube";
+import { KubeClient, ownerReference, Pods, patchStatus, Secrets } from "@octorun/kube";
 import { defineBenchmark, waitFor } from "@octorun/testkit";
-import { buildRunnerPod, runnerOwnerReference, runnerSecretName } from "../../services/controller/src/runner-pod.ts";
+import { buildRunnerPod, runnerSecretName } from "../../services/controller/src/runner-pod.ts";
 import type { RunnerObject, RunnerSetObject } from "../../services/controller/src/types.ts";
 import {
   RunnerSets,
@@ -163,7 +163,7 @@ async function floor(client: KubeClient, n: number, url: string): Promise<number
         namespace: FLOOR_NS,
         labels: { [RUNNER_NAME_LABEL]: name },
         annotations: { [RUNNER_ID_ANNOTATION]: String(100_000 + i), [RUNNER_OS_ANNOTATION]: "linux" },
-        ownerReferences: [runnerOwnerReference(runner)],
+        ownerReferences: [ownerReference(Runners, runner)],
       },
       type: "Opaque",
       data: { [JIT_CONFIG_SECRET_KEY]: Buffer.from("not-a-real-config").toString("base64") },

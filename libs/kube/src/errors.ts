@@ -32,7 +32,6 @@ export function statusCodeOf(error: unknown): number | undefined {
 
 export const isNotFound = (error: unknown): boolean => statusCodeOf(error) === 404;
 export const isConflict = (error: unknown): boolean => statusCodeOf(error) === 409;
-export const isGone = (error: unknown): boolean => statusCodeOf(error) === 410;
 export const isAlreadyExists = (error: unknown): boolean =>
   error instanceof KubeApiError ? error.statusCode === 409 && error.reason === "AlreadyExists" : false;
 

@@ -7,32 +7,23 @@ export {
   type ListOptions,
   type WriteOptions,
 } from "./client.ts";
-export { type Clock, systemClock } from "./clock.ts";
 export {
   type Condition,
   type ConditionUpdate,
   findCondition,
-  isConditionTrue,
-  removeCondition,
   setCondition,
-  toMicroTime,
   toRfc3339,
 } from "./conditions.ts";
-export { retryOnConflict } from "./conflict.ts";
-export { Controller, type ControllerOptions, type SyncedCache } from "./controller.ts";
-export { controllerOwnerKey, enqueueOnChange } from "./enqueue.ts";
 export {
   isAlreadyExists,
   isConflict,
-  isGone,
   isNotFound,
   KubeApiError,
   KubeConfigError,
-  statusCodeOf,
   TerminalError,
 } from "./errors.ts";
 export { type EventRecord, EventRecorder, type EventRecorderOptions, type EventType } from "./events.ts";
-export { addFinalizer, hasFinalizer, removeFinalizer } from "./finalizers.ts";
+export { addFinalizer, removeFinalizer } from "./finalizers.ts";
 export { type IndexFunction, Informer, type InformerHandlers, type InformerOptions } from "./informer.ts";
 export { type LoadKubeConfigOptions, loadKubeConfig } from "./kubeconfig.ts";
 export { LeaderElector, type LeaderElectorOptions } from "./leader-election.ts";
@@ -49,18 +40,13 @@ export {
   requeueAfter,
 } from "./reconcile-loop.ts";
 export {
-  apiVersionOf,
   ConfigMaps,
   ControllerRevisions,
   Events,
-  Leases,
-  Namespaces,
   objectKey,
   Pods,
   type ResourceType,
-  resourcePath,
   Secrets,
-  splitKey,
 } from "./resource.ts";
-export { applyStatus, patchStatus } from "./status.ts";
+export { patchStatus } from "./status.ts";
 export { WorkQueue, type WorkQueueOptions } from "./work-queue.ts";

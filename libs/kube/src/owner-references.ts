@@ -1,30 +1,27 @@
 import type { KubernetesObject, V1OwnerReference } from "@kubernetes/client-node";
+import { apiVersionOf, type ResourceType } from "./resource.ts";
 
 /**
- * The owner reference from a child to `owner` (which must carry apiVersion, kind, name and uid, as
- * an object read from the apiserver does). A controller reference by default, blocking the owner's
- * foreground deletion until the child is gone.
+ * The owner reference from a child to `owner`, an object of `type` read from the apiserver (its
+ * name and uid; apiVersion and kind come from the type, which list items may lack). A controller
+ * reference by default, blocking the owner's foreground deletion until the child is gone.
  */
 export function ownerReference(
+  type: ResourceType,
   owner: KubernetesObject,
   options: { controller?: boolean; blockOwnerDeletion?: boolean } = {},
 ): V1OwnerReference {
-  const missing = [
-    owner.apiVersion ? undefined : "apiVersion",
-    owner.kind ? undefined : "kind",
-    owner.metadata?.name ? undefined : "metadata.name",
-    owner.metadata?.uid ? undefined : "metadata.uid",
-  ].filter(Boolean);
-  if (missing.length > 0) {
-    throw new Error(
-      `cannot reference owner ${owner.kind ?? "?"}/${owner.metadata?.name ?? "?"}: missing ${missing.join(", ")}`,
-    );
+  const name = owner.metadata?.name;
+  const uid = owner.metadata?.uid;
+  if (!name || !uid) {
+    const missing = [name ? undefined : "metadata.name", uid ? undefined : "metadata.uid"].filter(Boolean);
+    throw new Error(`cannot reference owner ${type.kind}/${name ?? "?"}: missing ${missing.join(", ")}`);
   }
   return {
-    apiVersion: owner.apiVersion!,
-    kind: owner.kind!,
-    name: owner.metadata!.name!,
-    uid: owner.metadata!.uid!,
+    apiVersion: apiVersionOf(type),
+    kind: type.kind,
+    name,
+    uid,
     controller: options.controller ?? true,
     blockOwnerDeletion: options.blockOwnerDeletion ?? true,
   };

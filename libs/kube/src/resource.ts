@@ -19,13 +19,6 @@ export const ConfigMaps: ResourceType = {
   kind: "ConfigMap",
   namespaced: true,
 };
-export const Namespaces: ResourceType = {
-  group: "",
-  version: "v1",
-  plural: "namespaces",
-  kind: "Namespace",
-  namespaced: false,
-};
 export const Leases: ResourceType = {
   group: "coordination.k8s.io",
   version: "v1",
@@ -70,11 +63,4 @@ export function objectKey(obj: KubernetesObject): string {
   const name = obj.metadata?.name;
   if (!name) throw new Error(`object of kind ${obj.kind ?? "?"} has no metadata.name`);
   return obj.metadata?.namespace ? `${obj.metadata.namespace}/${name}` : name;
-}
-
-/** Splits a key made by objectKey. */
-export function splitKey(key: string): { namespace: string | undefined; name: string } {
-  const slash = key.indexOf("/");
-  if (slash < 0) return { namespace: undefined, name: key };
-  return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
 }

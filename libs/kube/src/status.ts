@@ -27,26 +27,3 @@ export function patchStatus<T extends KubernetesObject>(
   }
   return client.mergePatch<T>(type, obj.metadata?.namespace, name, patch, { subresource: "status" });
 }
-
-/**
- * Server-side applies `status` (the fields this service owns) to the status subresource as the
- * client's field manager, with `observedGeneration` stamped.
- */
-export function applyStatus<T extends KubernetesObject>(
-  client: KubeClient,
-  type: ResourceType,
-  obj: KubernetesObject,
-  status: Record<string, unknown>,
-): Promise<T> {
-  const name = obj.metadata?.name;
-  if (!name) throw new Error(`${type.kind}: metadata.name is required`);
-  const generation = obj.metadata?.generation;
-  return client.apply<T>(
-    type,
-    {
-      metadata: { name, namespace: obj.metadata?.namespace },
-      status: generation !== undefined ? { ...status, observedGeneration: generation } : status,
-    } as unknown as T,
-    { subresource: "status", force: true },
-  );
-}

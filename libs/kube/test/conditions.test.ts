@@ -1,13 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import {
-  type Condition,
-  type ConditionUpdate,
-  isConditionTrue,
-  setCondition,
-  toMicroTime,
-  toRfc3339,
-} from "../src/conditions.ts";
+import { type Condition, type ConditionUpdate, setCondition, toMicroTime, toRfc3339 } from "../src/conditions.ts";
 
 const t0 = "2026-01-01T00:00:00Z";
 const now = new Date("2026-01-02T03:04:05.678Z");
@@ -67,12 +60,6 @@ describe("setCondition", () => {
       assert.deepEqual(c.before, frozen, "the input is not modified");
     });
   }
-
-  test("isConditionTrue", () => {
-    assert.equal(isConditionTrue([online("True")], "Online"), true);
-    assert.equal(isConditionTrue([online("False")], "Online"), false);
-    assert.equal(isConditionTrue(undefined, "Online"), false);
-  });
 
   test("time formats: Time has seconds, MicroTime six fractional digits", () => {
     assert.equal(toRfc3339(now), nowText);

@@ -4,7 +4,7 @@
 
 import { Reasons, RunnerConditionTypes } from "@octorun/api";
 import type { JobEvent } from "@octorun/bus";
-import { type Condition, setCondition } from "@octorun/kube";
+import { type Condition, setCondition, toRfc3339 } from "@octorun/kube";
 import { nextPhase, runningAJob } from "./runner-phase.ts";
 import type { RunnerJobStatus, RunnerStatus } from "./types.ts";
 
@@ -15,8 +15,6 @@ export type JobEventOutcome =
   | { type: "unchanged"; why: string }
   /** The event can never apply to this Runner: terminate it. */
   | { type: "never"; why: string };
-
-const seconds = (iso: string): string => iso.replace(/\.\d+Z$/, "Z");
 
 /** `status` with `event` (assigned or completed, for this runner) applied. `now` stands in for missing times. */
 export function applyJobEvent(
@@ -40,11 +38,11 @@ export function applyJobEvent(
   if (event.job.name) job.name ??= event.job.name;
   job.repository ??= event.repository.fullName;
   if (event.job.workflowName) job.workflow ??= event.job.workflowName;
-  job.assignedAt ??=
-    seconds(event.job.startedAt ?? (event.action === "assigned" ? now.toISOString() : "")) || undefined;
-  if (job.assignedAt === undefined) delete job.assignedAt;
+  // Event times are schema-checked RFC 3339; status keeps whole seconds, as metav1.Time does.
+  const started = event.job.startedAt ? new Date(event.job.startedAt) : event.action === "assigned" ? now : undefined;
+  if (started) job.assignedAt ??= toRfc3339(started);
   if (event.action === "completed") {
-    job.completedAt ??= seconds(event.job.completedAt ?? now.toISOString());
+    job.completedAt ??= toRfc3339(event.job.completedAt ? new Date(event.job.completedAt) : now);
     if (event.job.conclusion) job.conclusion ??= event.job.conclusion;
   }
 

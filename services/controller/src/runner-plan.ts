@@ -11,7 +11,14 @@ import {
   RunnerConditionTypes,
   SAFE_TO_EVICT_ANNOTATION,
 } from "@octorun/api";
-import { type Condition, type ConditionUpdate, findCondition, setCondition } from "@octorun/kube";
+import {
+  type Condition,
+  type ConditionUpdate,
+  exponentialBackoff,
+  findCondition,
+  setCondition,
+  toRfc3339,
+} from "@octorun/kube";
 import { githubRunnerName } from "./runner-naming.ts";
 import { nextPhase, type RunnerPhase, runningAJob } from "./runner-phase.ts";
 import { buildRunnerPod, podFailureMessage, podReady, type RegistrationMode, safeToEvict } from "./runner-pod.ts";
@@ -312,7 +319,11 @@ function planLife(observation: RunnerObservation): RunnerPlan {
       const retryAt = Math.max(
         error.retryAt ?? 0,
         error.at +
-          backoff(facts.registrationFailures, config.registrationBackoffBaseMs, config.registrationBackoffMaxMs),
+          exponentialBackoff(
+            facts.registrationFailures,
+            config.registrationBackoffBaseMs,
+            config.registrationBackoffMaxMs,
+          ),
       );
       if (now < retryAt) {
         draft.requeue.push(retryAt - now);
@@ -455,7 +466,7 @@ function planLife(observation: RunnerObservation): RunnerPlan {
     const dueAt = Math.max(
       answer === undefined
         ? readyAt + config.onlineCheckDelayMs
-        : answer.checkedAt + backoff(facts.onlineChecks, config.onlineCheckBaseMs, config.onlineCheckMaxMs),
+        : answer.checkedAt + exponentialBackoff(facts.onlineChecks, config.onlineCheckBaseMs, config.onlineCheckMaxMs),
       checkRetryAt(facts, config),
     );
     if (now >= dueAt) draft.actions.push({ type: "checkRunner", purpose: "online", githubName, id: runnerId });
@@ -492,7 +503,7 @@ function planLife(observation: RunnerObservation): RunnerPlan {
     if (answer && facts.jobChecks > 0 && (!answer.found || !answer.busy)) {
       status.job = {
         ...(job ?? { id: 0 }),
-        completedAt: new Date(answer.checkedAt).toISOString().replace(/\.\d+Z$/, "Z"),
+        completedAt: toRfc3339(new Date(answer.checkedAt)),
       };
       draft.actions.push({
         type: "event",
@@ -517,14 +528,8 @@ function checkRetryAt(facts: RunnerFacts, config: RunnerPlanConfig): number {
   if (!error) return 0;
   return Math.max(
     error.retryAt ?? 0,
-    error.at + backoff(facts.checkFailures ?? 1, config.onlineCheckBaseMs, config.onlineCheckMaxMs),
+    error.at + exponentialBackoff(facts.checkFailures ?? 1, config.onlineCheckBaseMs, config.onlineCheckMaxMs),
   );
-}
-
-/** base·2^(n-1) capped at max; 0 for n ≤ 0. */
-export function backoff(failures: number, baseMs: number, maxMs: number): number {
-  if (failures <= 0) return 0;
-  return Math.min(maxMs, baseMs * 2 ** Math.min(failures - 1, 30));
 }
 
 /** The runner id and OS GitHub gave at registration, as the JIT Secret's annotations keep them. */

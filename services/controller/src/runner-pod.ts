@@ -15,7 +15,6 @@
 
 import type { V1Container, V1EnvVar, V1Pod, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import {
-  API_VERSION,
   DEFAULT_RUNNER_GROUP,
   DEFAULT_WORKDIR,
   githubRunnerLabels,
@@ -23,10 +22,10 @@ import {
   REGISTRATION_TOKEN_SECRET_KEY,
   REGISTRATION_TOKEN_SECRET_SUFFIX,
   RUNNER_NAME_LABEL,
-  RUNNER_RESOURCE,
   RUNNER_SECRET_MOUNT_PATH,
   SAFE_TO_EVICT_ANNOTATION,
 } from "@octorun/api";
+import { ownerReference, Runners } from "@octorun/kube";
 import type { RunnerObject } from "./types.ts";
 
 export type RegistrationMode = "jit" | "token";
@@ -46,18 +45,6 @@ export function safeToEvict(runner: RunnerObject): "true" | "false" {
   const policy = runner.spec?.evictionPolicy ?? "IfNotActive";
   if (policy === "Never") return "false";
   return runner.status?.phase === "Active" ? "false" : "true";
-}
-
-/** The controller owner reference that ties a child to its Runner (garbage collection, watches). */
-export function runnerOwnerReference(runner: RunnerObject) {
-  return {
-    apiVersion: API_VERSION,
-    kind: RUNNER_RESOURCE.kind,
-    name: runner.metadata?.name ?? "",
-    uid: runner.metadata?.uid ?? "",
-    controller: true,
-    blockOwnerDeletion: true,
-  };
 }
 
 export interface RunnerPodInput {
@@ -116,7 +103,7 @@ export function buildRunnerPod({ runner, githubName, mode }: RunnerPodInput): V1
       namespace,
       labels: { ...(runner.metadata?.labels ?? {}), [RUNNER_NAME_LABEL]: name },
       annotations: { [SAFE_TO_EVICT_ANNOTATION]: safeToEvict(runner) },
-      ownerReferences: [runnerOwnerReference(runner)],
+      ownerReferences: [ownerReference(Runners, runner)],
     },
     spec: {
       restartPolicy: "Never",

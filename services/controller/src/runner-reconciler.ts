@@ -24,9 +24,11 @@ import {
   type Informer,
   isAlreadyExists,
   isNotFound,
+  isOwnedBy,
   KubeApiError,
   type KubeClient,
   type KubeLogger,
+  ownerReference,
   Pods,
   patchStatus,
   type ReconcileResult,
@@ -53,7 +55,7 @@ import {
   type SecretFacts,
   secretMayExistUnseen,
 } from "./runner-plan.ts";
-import { runnerOwnerReference, runnerSecretName } from "./runner-pod.ts";
+import { runnerSecretName } from "./runner-pod.ts";
 import { statusWriteDelay } from "./status-write.ts";
 import type { RunnerObject } from "./types.ts";
 import { noteWrite, stillUnseen } from "./unseen-writes.ts";
@@ -148,8 +150,10 @@ export class RunnerReconciler implements Reconciler {
     this.#facts.set(uid, facts);
     this.#uidByKey.set(key, uid);
     const { namespace = "", name = "" } = current.metadata;
-    const podOf = () => ownedBy(this.#o.pods.getByName(namespace, name), uid);
-    const secretOf = () => ownedBy(this.#o.secrets.getByName(namespace, runnerSecretName(name)), uid);
+    const ownedChild = <T extends V1Pod | V1Secret>(child: T | undefined) =>
+      child && isOwnedBy(child, cached) ? child : undefined;
+    const podOf = () => ownedChild(this.#o.pods.getByName(namespace, name));
+    const secretOf = () => ownedChild(this.#o.secrets.getByName(namespace, runnerSecretName(name)));
 
     const startedAt = this.#now();
     facts.unseen = stillUnseen(
@@ -485,7 +489,7 @@ export class RunnerReconciler implements Reconciler {
       name: secretName,
       namespace,
       labels: { [RUNNER_NAME_LABEL]: name },
-      ownerReferences: [runnerOwnerReference(runner)],
+      ownerReferences: [ownerReference(Runners, runner)],
     };
     try {
       const gh = await this.#clientFor(runner);
@@ -542,12 +546,4 @@ export class RunnerReconciler implements Reconciler {
     this.#event(runner, "Normal", "Registered", `Registered with GitHub as ${githubName}.`, "Register");
     return {};
   }
-}
-
-function ownedBy<T extends { metadata?: { ownerReferences?: { uid: string }[] } }>(
-  obj: T | undefined,
-  uid: string,
-): T | undefined {
-  if (!obj) return undefined;
-  return obj.metadata?.ownerReferences?.some((o) => o.uid === uid) ? obj : undefined;
 }

@@ -3,17 +3,22 @@
 
 import type { V1ControllerRevision } from "@kubernetes/client-node";
 import {
-  API_VERSION,
   isEmptySelector,
   REVISION_HASH_LABEL,
   Reasons,
-  RUNNER_SET_RESOURCE,
   RunnerSetConditionTypes,
   selectorMatches,
   selectorProblems,
   selectorString,
 } from "@octorun/api";
-import { type Condition, setCondition } from "@octorun/kube";
+import {
+  type Condition,
+  controllerOf,
+  exponentialBackoff,
+  ownerReference,
+  RunnerSets,
+  setCondition,
+} from "@octorun/kube";
 import {
   canonicalJson,
   findRevisionOf,
@@ -22,7 +27,6 @@ import {
   revisionName,
   templateHash,
 } from "./revisions.ts";
-import { backoff } from "./runner-plan.ts";
 import {
   type RunnerObject,
   type RunnerSetObject,
@@ -32,7 +36,7 @@ import {
 } from "./types.ts";
 
 export interface RunnerSetFacts {
-  /** Failed runners replaced lately; creation waits backoff(failures) after the last one. */
+  /** Failed runners replaced lately; creation waits exponentialBackoff(failures) after the last one. */
   failures: number;
   lastFailureAt?: number | undefined;
   /** Failed Runners already counted (a Runner stays in the cache a moment after its deletion). */
@@ -93,7 +97,6 @@ export interface RunnerSetPlan {
 
 type Phase = "Pending" | "Idle" | "Active" | "Complete" | "Failed";
 const phaseOf = (runner: RunnerObject): Phase => runner.status?.phase ?? "Pending";
-const controllerOf = (runner: RunnerObject) => runner.metadata.ownerReferences?.find((o) => o.controller);
 const created = (runner: RunnerObject) => timeOf(runner.metadata.creationTimestamp);
 
 /**
@@ -108,18 +111,6 @@ export function mattersToRunnerSet(old: RunnerObject, next: RunnerObject): boole
     controllerOf(old)?.uid !== controllerOf(next)?.uid ||
     canonicalJson(old.metadata.labels ?? {}) !== canonicalJson(next.metadata.labels ?? {})
   );
-}
-
-/** The owner reference a RunnerSet puts on its Runners and ControllerRevisions. */
-export function runnerSetOwnerReference(runnerSet: RunnerSetObject) {
-  return {
-    apiVersion: API_VERSION,
-    kind: RUNNER_SET_RESOURCE.kind,
-    name: runnerSet.metadata.name ?? "",
-    uid: runnerSet.metadata.uid ?? "",
-    controller: true,
-    blockOwnerDeletion: true,
-  };
 }
 
 export function planRunnerSet(observation: RunnerSetObservation): RunnerSetPlan {
@@ -178,7 +169,7 @@ export function planRunnerSet(observation: RunnerSetObservation): RunnerSetPlan 
           name: currentName,
           namespace: runnerSet.metadata.namespace,
           labels: { ...(spec.template.metadata?.labels ?? {}), [REVISION_HASH_LABEL]: currentHash },
-          ownerReferences: [runnerSetOwnerReference(runnerSet)],
+          ownerReferences: [ownerReference(RunnerSets, runnerSet)],
         },
         data: revisionData(spec.template),
         revision: newest,
@@ -276,7 +267,7 @@ export function planRunnerSet(observation: RunnerSetObservation): RunnerSetPlan 
     const waitUntil =
       facts.failures > 0
         ? (facts.lastFailureAt ?? now) +
-          backoff(facts.failures, config.failureBackoffBaseMs, config.failureBackoffMaxMs)
+          exponentialBackoff(facts.failures, config.failureBackoffBaseMs, config.failureBackoffMaxMs)
         : now;
     if (now >= waitUntil)
       actions.push({ type: "createRunners", count: missing, template: spec.template, revisionHash: currentHash });

@@ -13,6 +13,7 @@ import {
   isNotFound,
   type KubeClient,
   type KubeLogger,
+  ownerReference,
   patchStatus,
   type ReconcileResult,
   type Reconciler,
@@ -30,7 +31,6 @@ import {
   type RunnerSetAction,
   type RunnerSetFacts,
   type RunnerSetPlanConfig,
-  runnerSetOwnerReference,
 } from "./runnerset-plan.ts";
 import type { RunnerObject, RunnerSetObject, RunnerSetStatus } from "./types.ts";
 
@@ -190,7 +190,7 @@ export class RunnerSetReconciler implements Reconciler {
         await client.mergePatch(Runners, namespace, action.runner, {
           metadata: {
             resourceVersion: runner.metadata.resourceVersion,
-            ownerReferences: [...(runner.metadata.ownerReferences ?? []), runnerSetOwnerReference(set)],
+            ownerReferences: [...(runner.metadata.ownerReferences ?? []), ownerReference(RunnerSets, set)],
           },
         });
         return undefined;
@@ -214,7 +214,7 @@ export class RunnerSetReconciler implements Reconciler {
             namespace,
             labels: { ...(template.metadata?.labels ?? {}), [REVISION_HASH_LABEL]: action.revisionHash },
             ...(template.metadata?.annotations ? { annotations: template.metadata.annotations } : {}),
-            ownerReferences: [runnerSetOwnerReference(set)],
+            ownerReferences: [ownerReference(RunnerSets, set)],
             // Born with the Runner controller's finalizer: saves it a write per runner.
             finalizers: [RUNNER_FINALIZER],
           },

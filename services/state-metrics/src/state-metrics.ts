@@ -5,7 +5,7 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Runner, RunnerSet } from "@octorun/api";
 import { type BusConnection, type JobEvent, JobEventConsumer } from "@octorun/bus";
-import { exponentialBackoff, Informer, jitter, type KubeClient, sleep } from "@octorun/kube";
+import { exponentialBackoff, Informer, jitter, type KubeClient, RunnerSets, Runners, sleep } from "@octorun/kube";
 import type { Logger } from "@octorun/runtime";
 import type { Registry } from "prom-client";
 import type { Placement } from "./job-book.ts";
@@ -15,7 +15,6 @@ import type { LabelAllowlist } from "./label-names.ts";
 import { MetricsServer } from "./metrics-server.ts";
 import { MetricsStore } from "./metrics-store.ts";
 import { placementOfRunner } from "./placement.ts";
-import { RunnerResource, RunnerSetResource } from "./resources.ts";
 import { runnerFamilies } from "./runner-families.ts";
 import { runnerSetFamilies } from "./runnerset-families.ts";
 import { trimRunner, trimRunnerSet } from "./trim.ts";
@@ -66,7 +65,7 @@ export class StateMetrics {
     const relistMs = options.relistMs ?? 10 * 60_000;
     this.runners = new Informer({
       client: kube,
-      type: RunnerResource,
+      type: Runners,
       namespaces,
       relistMs,
       logger,
@@ -85,7 +84,7 @@ export class StateMetrics {
     });
     this.runnerSets = new Informer({
       client: kube,
-      type: RunnerSetResource,
+      type: RunnerSets,
       namespaces,
       relistMs,
       logger,

@@ -8,11 +8,10 @@ import { dirname, join, relative } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { KubeConfig, type KubernetesObject, loadAllYaml } from "@kubernetes/client-node";
-import { KubeClient } from "@octorun/kube";
+import { KubeClient, Runners } from "@octorun/kube";
 import { createLogger, createMetricsRegistry } from "@octorun/runtime";
 import { type ControlPlane, startControlPlane, waitFor } from "@octorun/testkit";
 import { parseAllowlist } from "../src/label-names.ts";
-import { RunnerResource } from "../src/resources.ts";
 import { StateMetrics } from "../src/state-metrics.ts";
 import { sampleValue, scrape } from "./helpers.ts";
 
@@ -71,7 +70,7 @@ describe("the namespaced install's state-metrics", () => {
   test("with the listed namespaces, as its ServiceAccount: team-a's Runner exported, team-c's not", async () => {
     const admin = new KubeClient(cp.kubeConfig, { fieldManager: "test" });
     for (const ns of ["team-a", "team-c"])
-      await admin.create(RunnerResource, {
+      await admin.create(Runners, {
         metadata: { name: "r", namespace: ns },
         spec: { url: "https://github.com/octo-org" },
       } as KubernetesObject);
@@ -88,7 +87,7 @@ describe("the namespaced install's state-metrics", () => {
     });
     const kube = new KubeClient(config, { fieldManager: ACCOUNT });
     // The whole cluster is refused to this identity (the test would prove nothing otherwise).
-    await assert.rejects(kube.list(RunnerResource), (error: { statusCode?: number }) => error.statusCode === 403);
+    await assert.rejects(kube.list(Runners), (error: { statusCode?: number }) => error.statusCode === 403);
     service = new StateMetrics({
       kube,
       registry: createMetricsRegistry(),

@@ -11,7 +11,7 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { BusConnection, ensureJobStream, publishJobEvent } from "@octorun/bus";
-import { KubeClient } from "@octorun/kube";
+import { KubeClient, RunnerSets } from "@octorun/kube";
 import { createLogger, createMetricsRegistry } from "@octorun/runtime";
 import {
   type ControlPlane,
@@ -24,7 +24,6 @@ import {
 } from "@octorun/testkit";
 import { parse } from "yaml";
 import { parseAllowlist } from "../src/label-names.ts";
-import { RunnerSetResource } from "../src/resources.ts";
 import { StateMetrics } from "../src/state-metrics.ts";
 import { jobEvent } from "./helpers.ts";
 
@@ -170,7 +169,7 @@ describe("a real Prometheus scraping state-metrics", {
 
   test("PromQL and the adapter's queries return a RunnerSet's ratio, queued jobs and demand", async () => {
     const kube = new KubeClient(cp.kubeConfig, { fieldManager: "state-metrics-test" });
-    await kube.create(RunnerSetResource, {
+    await kube.create(RunnerSets, {
       metadata: { name: "runnerset-sample", namespace: ns },
       spec: {
         runners: 4,
@@ -182,7 +181,7 @@ describe("a real Prometheus scraping state-metrics", {
       },
     } as KubernetesObject);
     await kube.mergePatch(
-      RunnerSetResource,
+      RunnerSets,
       ns,
       "runnerset-sample",
       { status: { runners: 4, idleRunners: 1, activeRunners: 3 } },

@@ -7,12 +7,11 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { BusConnection, ensureJobStream, publishJobEvent, serviceInbox } from "@octorun/bus";
-import { KubeClient } from "@octorun/kube";
+import { KubeClient, RunnerSets, Runners } from "@octorun/kube";
 import { createLogger, createMetricsRegistry } from "@octorun/runtime";
 import { type ControlPlane, type NatsServer, startControlPlane, startNatsServer, waitFor } from "@octorun/testkit";
 import { parseAllowlist } from "../src/label-names.ts";
 import { stateMetricsNatsPermissions } from "../src/nats-permissions.ts";
-import { RunnerResource, RunnerSetResource } from "../src/resources.ts";
 import { StateMetrics } from "../src/state-metrics.ts";
 import { jobEvent, promtoolCheck, sampleValue, scrape } from "./helpers.ts";
 
@@ -103,7 +102,7 @@ describe("state-metrics against a real apiserver and nats-server", () => {
   });
 
   test("a Runner's series appear on create, follow status changes and disappear on delete", async () => {
-    const created = await kube.create(RunnerResource, {
+    const created = await kube.create(Runners, {
       metadata: { name: "solo", namespace: ns, labels: { "octorun.github.io/runner": "solo" } },
       spec: { url: "https://github.com/octo-org", group: "builders" },
     } as KubernetesObject);
@@ -132,7 +131,7 @@ describe("state-metrics against a real apiserver and nats-server", () => {
     );
 
     await kube.mergePatch(
-      RunnerResource,
+      Runners,
       ns,
       "solo",
       {
@@ -172,19 +171,19 @@ describe("state-metrics against a real apiserver and nats-server", () => {
       0,
     );
 
-    await kube.mergePatch(RunnerResource, ns, "solo", { status: { phase: "Failed" } }, { subresource: "status" });
+    await kube.mergePatch(Runners, ns, "solo", { status: { phase: "Failed" } }, { subresource: "status" });
     await until(
       "the Failed phase",
       (t) => sampleValue(t, "octorun_runner_status_phase", { ...id, phase: "Failed" }) === 1,
     );
     assert.equal(sampleValue(await text(), "octorun_runner_status_phase", { ...id, phase: "Idle" }), 0);
 
-    await kube.delete(RunnerResource, ns, "solo");
+    await kube.delete(Runners, ns, "solo");
     await until("the Runner's series gone", (t) => !t.includes('runner="solo"'));
   });
 
   test("a RunnerSet's series follow its spec and status; the active ratio is 0 without runners", async () => {
-    await kube.create(RunnerSetResource, {
+    await kube.create(RunnerSets, {
       metadata: { name: "web", namespace: ns },
       spec: {
         runners: 3,
@@ -202,7 +201,7 @@ describe("state-metrics against a real apiserver and nats-server", () => {
     assert.equal(sampleValue(t, "octorun_runnerset_status_runners", id), 0);
 
     await kube.mergePatch(
-      RunnerSetResource,
+      RunnerSets,
       ns,
       "web",
       { status: { runners: 4, idleRunners: 3, activeRunners: 1 } },
@@ -214,15 +213,15 @@ describe("state-metrics against a real apiserver and nats-server", () => {
     assert.equal(sampleValue(t, "octorun_runnerset_status_idle_runners", id), 3);
     assert.equal(sampleValue(t, "octorun_runnerset_status_active_runners", id), 1);
 
-    await kube.mergePatch(RunnerSetResource, ns, "web", { spec: { runners: 5 } });
+    await kube.mergePatch(RunnerSets, ns, "web", { spec: { runners: 5 } });
     await until("the new spec", (t) => sampleValue(t, "octorun_runnerset_spec_runners", id) === 5);
 
-    await kube.delete(RunnerSetResource, ns, "web");
+    await kube.delete(RunnerSets, ns, "web");
     await until("the RunnerSet's series gone", (t) => !t.includes('runnerset="web"'));
   });
 
   test("job events in the stream show as queued jobs, then as queue and run times of the RunnerSet that ran them", async () => {
-    await kube.create(RunnerSetResource, {
+    await kube.create(RunnerSets, {
       metadata: { name: "linux", namespace: ns },
       spec: {
         runners: 1,
@@ -234,7 +233,7 @@ describe("state-metrics against a real apiserver and nats-server", () => {
       },
     } as KubernetesObject);
     // Another organization's RunnerSet with the same label must not count these jobs.
-    await kube.create(RunnerSetResource, {
+    await kube.create(RunnerSets, {
       metadata: { name: "other-org", namespace: ns },
       spec: {
         runners: 1,
@@ -245,12 +244,12 @@ describe("state-metrics against a real apiserver and nats-server", () => {
         },
       },
     } as KubernetesObject);
-    await kube.create(RunnerResource, {
+    await kube.create(Runners, {
       metadata: { name: "linux-abcde", namespace: ns, labels: { "octorun.github.io/runnerset": "linux" } },
       spec: { url: "https://github.com/octo-org" },
     } as KubernetesObject);
     await kube.mergePatch(
-      RunnerResource,
+      Runners,
       ns,
       "linux-abcde",
       { status: { phase: "Idle", runnerName: "gh-runner-7" } },
