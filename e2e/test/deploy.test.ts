@@ -435,6 +435,9 @@ describe("deploy/ on a real apiserver", {
           for (const variable of container.env ?? []) {
             const ref = variable.valueFrom?.secretKeyRef;
             if (ref) assert.ok(secrets.has(ref.name), `${where}: Secret ${ref.name} of ${variable.name}`);
+            const configMap = variable.valueFrom?.configMapKeyRef;
+            if (configMap)
+              assert.ok(configMaps.has(configMap.name), `${where}: ConfigMap ${configMap.name} of ${variable.name}`);
           }
         }
       }
