@@ -6,12 +6,21 @@ import { join } from "node:path";
 import { CoreV1Api, KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { type Binaries, ensureBinaries } from "./binaries.ts";
 import { makeReusingApiClient } from "./kube-api.ts";
-import { createPki, type KeyPair, type Pki } from "./pki.ts";
+import {
+  createFrontProxyPki,
+  createPki,
+  type FrontProxyPki,
+  issueServingCertificate,
+  type KeyPair,
+  type Pki,
+} from "./pki.ts";
 import { finishPod } from "./pods.ts";
 import { freePort } from "./ports.ts";
 import { ProcessGroup } from "./processes.ts";
 import { type RealNode, startRealNode } from "./real-node.ts";
 import { waitFor } from "./wait.ts";
+
+const DIRECT = "127.0.0.1,localhost,10.213.0.0/16";
 
 export interface ControlPlaneOptions {
   /** kube-controller-manager: garbage collection, namespaces, service-account tokens. */
@@ -29,6 +38,16 @@ export interface ControlPlaneOptions {
   realNode?: boolean;
   /** kube-controller-manager controllers to run besides the default ones (e.g. `disruption`). */
   extraControllers?: string[];
+  /**
+   * The apiserver's aggregation layer, for aggregated APIs such as custom.metrics.k8s.io: a
+   * front-proxy CA (requestheader-*), the proxy client certificate, and routing to a Service's
+   * endpoints rather than its cluster IP (no kube-proxy here).
+   */
+  aggregationLayer?: boolean;
+  /** kube-controller-manager's horizontalpodautoscaling controller, syncing this often. Implies controllerManager. */
+  hpaSyncPeriodSeconds?: number;
+  /** Feature gates of the apiserver and kube-controller-manager (e.g. `{ HPAScaleToZero: true }`). */
+  featureGates?: Record<string, boolean>;
 }
 
 export interface KubectlResult {
@@ -46,6 +65,10 @@ export interface ControlPlane {
   ca: KeyPair;
   /** A serving certificate for 127.0.0.1/localhost, for a test's own HTTPS webhook. */
   webhookTls: KeyPair;
+  /** The aggregation layer's CA and proxy client certificate (with `aggregationLayer`). */
+  frontProxy: FrontProxyPki | undefined;
+  /** A serving certificate signed by `ca` for these DNS names (an aggregated API's Service). */
+  issueServingCertificate(name: string, dnsNames: string[]): KeyPair;
   /** True when the tests run against an existing cluster (OCTORUN_TEST_KUBECONFIG). */
   external: boolean;
   kubectl(args: string[], input?: string): Promise<KubectlResult>;
@@ -64,7 +87,7 @@ export interface ControlPlane {
  * OCTORUN_TEST_KUBECONFIG set, uses that cluster instead and starts nothing.
  */
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
-  const wantsControllerManager = options.controllerManager || options.realNode;
+  const wantsControllerManager = options.controllerManager || options.realNode || options.hpaSyncPeriodSeconds;
   const wantsScheduler = options.scheduler || (options.kwokNodes ?? 0) > 0 || options.realNode;
   const bins = ensureBinaries([
     "etcd",
@@ -79,18 +102,30 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const pki = createPki(join(stateDir, "pki"));
   const external = process.env.OCTORUN_TEST_KUBECONFIG;
   if (external) return controlPlaneHandle(bins, pki, external, undefined, stateDir);
+  const frontProxy = options.aggregationLayer ? createFrontProxyPki(pki.dir) : undefined;
 
   const group = new ProcessGroup(stateDir);
   try {
     const server = await startEtcdAndApiserver(bins, pki, group, {
       serviceAccountAdmission: options.realNode === true,
+      extraArgs: [...aggregationLayerArgs(frontProxy), ...featureGateArgs(options.featureGates)],
     });
     const kubeconfigPath = join(stateDir, "admin.kubeconfig");
     writeFileSync(kubeconfigPath, adminKubeconfig(server, pki), { mode: 0o600 });
-    const handle = controlPlaneHandle(bins, pki, kubeconfigPath, group, stateDir, server);
+    const handle = controlPlaneHandle(bins, pki, kubeconfigPath, group, stateDir, server, frontProxy);
     await Promise.all([
       wantsControllerManager
-        ? startControllerManager(bins, pki, group, kubeconfigPath, options.extraControllers ?? [])
+        ? startControllerManager(
+            bins,
+            pki,
+            group,
+            kubeconfigPath,
+            [
+              ...(options.extraControllers ?? []),
+              ...(options.hpaSyncPeriodSeconds ? ["horizontalpodautoscaling"] : []),
+            ],
+            [...hpaControllerArgs(options.hpaSyncPeriodSeconds), ...featureGateArgs(options.featureGates)],
+          )
         : undefined,
       wantsScheduler ? startScheduler(bins, group, kubeconfigPath) : undefined,
     ]);
@@ -117,7 +152,7 @@ async function startEtcdAndApiserver(
   bins: Binaries,
   pki: Pki,
   group: ProcessGroup,
-  { serviceAccountAdmission }: { serviceAccountAdmission: boolean },
+  { serviceAccountAdmission, extraArgs }: { serviceAccountAdmission: boolean; extraArgs: string[] },
 ): Promise<string> {
   const [etcdPort, peerPort, apiPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const etcdUrl = `http://127.0.0.1:${etcdPort}`;
@@ -160,9 +195,11 @@ async function startEtcdAndApiserver(
       "--endpoint-reconciler-type=none",
       `--cert-dir=${join(group.stateDir, "apiserver-certs")}`,
       `--profiling=${process.env.OCTORUN_APISERVER_PROFILING === "1"}`,
+      ...extraArgs,
     ],
-    // The apiserver honours proxy variables when it calls webhooks: keep loopback direct.
-    { ...process.env, NO_PROXY: "127.0.0.1,localhost", no_proxy: "127.0.0.1,localhost" },
+    // The apiserver honours proxy variables when it calls webhooks and aggregated APIs: keep
+    // loopback and the test's network namespaces (netns.ts) direct.
+    { ...process.env, NO_PROXY: DIRECT, no_proxy: DIRECT },
   );
   await waitFor("kube-apiserver /readyz", () => httpsGetOk(`${server}/readyz`, pki), { timeoutMs: 120_000 });
   return server;
@@ -174,6 +211,7 @@ async function startControllerManager(
   group: ProcessGroup,
   kubeconfig: string,
   extraControllers: string[],
+  extraArgs: string[] = [],
 ) {
   const port = await freePort();
   group.start("kube-controller-manager", bins.kubeControllerManager, [
@@ -181,6 +219,7 @@ async function startControllerManager(
     "--leader-elect=false",
     "--use-service-account-credentials=false",
     `--controllers=${["garbagecollector,namespace,serviceaccount,serviceaccount-token,root-ca-cert-publisher,clusterrole-aggregation,podgc,nodelifecycle", ...extraControllers].join(",")}`,
+    ...extraArgs,
     `--service-account-private-key-file=${pki.serviceAccountKeyFile}`,
     `--root-ca-file=${pki.ca.certFile}`,
     "--bind-address=127.0.0.1",
@@ -248,6 +287,7 @@ function controlPlaneHandle(
   group: ProcessGroup | undefined,
   stateDir: string,
   server?: string,
+  frontProxy?: FrontProxyPki,
 ): ControlPlane {
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(kubeconfigPath);
@@ -258,6 +298,8 @@ function controlPlaneHandle(
     kubeConfig,
     ca: pki.ca,
     webhookTls: pki.webhook,
+    frontProxy,
+    issueServingCertificate: (name, dnsNames) => issueServingCertificate(pki, name, dnsNames),
     external: group === undefined,
     kubectl: (args, input) => kubectl(bins.kubectl, kubeconfigPath, args, input),
     finishPod: (namespace, name, outcome) => finishPod(core, namespace, name, outcome),
@@ -268,6 +310,32 @@ function controlPlaneHandle(
   };
   void stateDir;
   return handle;
+}
+
+/** The apiserver's flags for the aggregation layer, as kubeadm sets them. */
+function aggregationLayerArgs(frontProxy: FrontProxyPki | undefined): string[] {
+  if (!frontProxy) return [];
+  return [
+    `--requestheader-client-ca-file=${frontProxy.ca.certFile}`,
+    `--requestheader-allowed-names=${frontProxy.clientName}`,
+    "--requestheader-username-headers=X-Remote-User",
+    "--requestheader-group-headers=X-Remote-Group",
+    "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+    `--proxy-client-cert-file=${frontProxy.client.certFile}`,
+    `--proxy-client-key-file=${frontProxy.client.keyFile}`,
+    // No kube-proxy: the aggregator dials an endpoint of the Service, not its cluster IP.
+    "--enable-aggregator-routing=true",
+  ];
+}
+
+/** The HPA controller's sync period (the controller itself is added to --controllers). */
+function hpaControllerArgs(syncPeriodSeconds: number | undefined): string[] {
+  return syncPeriodSeconds ? [`--horizontal-pod-autoscaler-sync-period=${syncPeriodSeconds}s`] : [];
+}
+
+function featureGateArgs(gates: Record<string, boolean> | undefined): string[] {
+  const entries = Object.entries(gates ?? {});
+  return entries.length > 0 ? [`--feature-gates=${entries.map(([gate, on]) => `${gate}=${on}`).join(",")}`] : [];
 }
 
 function kubectl(binary: string, kubeconfig: string, args: string[], input?: string): Promise<KubectlResult> {

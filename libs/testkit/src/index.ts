@@ -14,7 +14,8 @@ export {
   startNatsCluster,
   startNatsServer,
 } from "./nats-server.ts";
-export { createPki, type KeyPair, type Pki } from "./pki.ts";
+export { type NetnsForward, netnsUnavailable, startNetnsForward } from "./netns.ts";
+export { createFrontProxyPki, createPki, type FrontProxyPki, type KeyPair, type Pki } from "./pki.ts";
 export { freePort, listenHttps } from "./ports.ts";
 export { ProcessGroup } from "./processes.ts";
 export { REAL_NODE_LABEL, type RealNode, realNodeSupport } from "./real-node.ts";

@@ -32,7 +32,14 @@ function pair(dir: string, name: string): KeyPair {
   return { certFile, keyFile, cert: readFileSync(certFile, "utf8"), key: readFileSync(keyFile, "utf8") };
 }
 
-function leaf(dir: string, name: string, subject: string, usage: "serverAuth" | "clientAuth", san?: string): KeyPair {
+function leaf(
+  dir: string,
+  name: string,
+  subject: string,
+  usage: "serverAuth" | "clientAuth",
+  san?: string,
+  ca = "ca",
+): KeyPair {
   openssl(dir, ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", `${name}.key`]);
   openssl(dir, ["req", "-new", "-key", `${name}.key`, "-subj", subject, "-out", `${name}.csr`]);
   const extensions = [
@@ -48,9 +55,9 @@ function leaf(dir: string, name: string, subject: string, usage: "serverAuth" | 
     "-in",
     `${name}.csr`,
     "-CA",
-    "ca.crt",
+    `${ca}.crt`,
     "-CAkey",
-    "ca.key",
+    `${ca}.key`,
     "-CAcreateserial",
     "-days",
     "365",
@@ -63,28 +70,32 @@ function leaf(dir: string, name: string, subject: string, usage: "serverAuth" | 
   return pair(dir, name);
 }
 
-/** A throwaway PKI (ECDSA P-256, as envtest makes it) for one control plane. */
-export function createPki(dir: string, extraServerNames: string[] = []): Pki {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  openssl(dir, ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key"]);
+function selfSignedCa(dir: string, name: string, commonName: string): void {
+  openssl(dir, ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", `${name}.key`]);
   openssl(dir, [
     "req",
     "-x509",
     "-new",
     "-key",
-    "ca.key",
+    `${name}.key`,
     "-sha256",
     "-days",
     "365",
     "-subj",
-    "/CN=octorun-test-ca",
+    `/CN=${commonName}`,
     "-addext",
     "basicConstraints=critical,CA:TRUE",
     "-addext",
     "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
     "-out",
-    "ca.crt",
+    `${name}.crt`,
   ]);
+}
+
+/** A throwaway PKI (ECDSA P-256, as envtest makes it) for one control plane. */
+export function createPki(dir: string, extraServerNames: string[] = []): Pki {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  selfSignedCa(dir, "ca", "octorun-test-ca");
   const apiserverNames = [
     "DNS:localhost",
     "DNS:kubernetes",
@@ -109,4 +120,28 @@ export function createPki(dir: string, extraServerNames: string[] = []): Pki {
     serviceAccountKeyFile: join(dir, "sa.key"),
     serviceAccountPublicKeyFile: join(dir, "sa.pub"),
   };
+}
+
+/**
+ * The aggregation layer's own CA (requestheader-client-ca-file) and the client certificate the
+ * kube-apiserver presents to aggregated APIs (--proxy-client-cert-file), as kubeadm makes them.
+ */
+export interface FrontProxyPki {
+  ca: KeyPair;
+  client: KeyPair;
+  /** The client certificate's common name (requestheader-allowed-names). */
+  clientName: string;
+}
+
+export function createFrontProxyPki(dir: string): FrontProxyPki {
+  const clientName = "front-proxy-client";
+  selfSignedCa(dir, "front-proxy-ca", "octorun-test-front-proxy-ca");
+  const client = leaf(dir, "front-proxy-client", `/CN=${clientName}`, "clientAuth", undefined, "front-proxy-ca");
+  return { ca: pair(dir, "front-proxy-ca"), client, clientName };
+}
+
+/** A serving certificate signed by the control plane's CA, for the DNS names given (a Service's). */
+export function issueServingCertificate(pki: Pki, name: string, dnsNames: string[]): KeyPair {
+  const san = ["DNS:localhost", "IP:127.0.0.1", ...dnsNames.map((n) => `DNS:${n}`)].join(",");
+  return leaf(pki.dir, name, `/CN=${dnsNames[0] ?? name}`, "serverAuth", san);
 }
