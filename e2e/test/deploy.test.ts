@@ -169,6 +169,12 @@ const expectedGrants: Record<Service, { cluster: GrantTable; inNamespace: GrantT
     cluster: {
       "runners.octorun.github.io": { list: cache, watch: cache },
       "runnersets.octorun.github.io": { list: cache, watch: cache },
+      "subjectaccessreviews.authorization.k8s.io": {
+        create: "the custom metrics API authorizes each request with the apiserver (system:auth-delegator)",
+      },
+      "tokenreviews.authentication.k8s.io": {
+        create: "comes with system:auth-delegator; unused (the front proxy's certificate authenticates requests)",
+      },
     },
     inNamespace: {},
   },
@@ -233,6 +239,9 @@ describe("deploy/ on a real apiserver", {
       "statefulset.apps/octorun-nats",
       "issuer.cert-manager.io/octorun-ca",
       "certificate.cert-manager.io/octorun-admission-webhook",
+      "certificate.cert-manager.io/octorun-state-metrics-tls",
+      "apiservice.apiregistration.k8s.io/v1beta2.custom.metrics.k8s.io",
+      "apiservice.apiregistration.k8s.io/v1beta1.custom.metrics.k8s.io",
       ...services.flatMap((s) => [
         `deployment.apps/octorun-${s}`,
         `serviceaccount/octorun-${s}`,
@@ -470,6 +479,70 @@ describe("deploy/ on a real apiserver", {
       // The webhook's certificate is valid for the name the apiserver calls.
       const webhookCertificate = certificates.find((c) => c.metadata.name === "octorun-admission-webhook");
       assert.ok(webhookCertificate?.spec.dnsNames.includes(`octorun-admission-webhook.${namespace}.svc`));
+    });
+
+    test("custom.metrics.k8s.io: the APIServices reach state-metrics' https port with a certificate for that name; state-metrics may read the front-proxy CA and review access", async () => {
+      const json = async (args: string[]) => JSON.parse((await kubectl([...args, "-o", "json"])).stdout);
+      const service = await json(["get", "service", "octorun-state-metrics", "-n", namespace]);
+      const deployment = await json(["get", "deployment", "octorun-state-metrics", "-n", namespace]);
+      const certificate = await json([
+        "get",
+        "certificate.cert-manager.io",
+        "octorun-state-metrics-tls",
+        "-n",
+        namespace,
+      ]);
+      const container = deployment.spec.template.spec.containers[0];
+      const env = Object.fromEntries(
+        container.env.map((v: { name: string; value: string }) => [v.name, v.value]),
+      ) as Record<string, string>;
+      for (const version of ["v1beta2", "v1beta1"]) {
+        const apiService = await json(["get", "apiservice", `${version}.custom.metrics.k8s.io`]);
+        assert.equal(
+          apiService.metadata.annotations["cert-manager.io/inject-ca-from"],
+          `${namespace}/octorun-state-metrics-tls`,
+        );
+        assert.deepEqual(apiService.spec.service, { name: "octorun-state-metrics", namespace, port: 443 });
+        assert.equal(apiService.spec.insecureSkipTLSVerify, undefined, "the aggregator verifies state-metrics");
+        const port = service.spec.ports.find((p: { port: number }) => p.port === apiService.spec.service.port);
+        const containerPort = container.ports.find((p: { name: string }) => p.name === port?.targetPort);
+        assert.equal(
+          String(containerPort?.containerPort),
+          env.CUSTOM_METRICS_PORT,
+          `${version}: Service port → CUSTOM_METRICS_PORT`,
+        );
+      }
+      assert.ok(certificate.spec.dnsNames.includes(`octorun-state-metrics.${namespace}.svc`));
+      assert.ok(certificate.spec.usages.includes("server auth"));
+      const tlsVolume = deployment.spec.template.spec.volumes.find(
+        (v: { secret?: { secretName: string } }) => v.secret?.secretName === certificate.spec.secretName,
+      );
+      const mount = container.volumeMounts.find((m: { name: string }) => m.name === tlsVolume?.name);
+      assert.deepEqual(
+        [env.TLS_CERT_FILE, env.TLS_KEY_FILE],
+        [`${mount?.mountPath}/tls.crt`, `${mount?.mountPath}/tls.key`],
+      );
+      const allowed = [
+        ["get", "configmaps/extension-apiserver-authentication", "-n", "kube-system"],
+        ["create", "subjectaccessreviews.authorization.k8s.io"],
+      ];
+      for (const args of allowed)
+        assert.ok(await can("octorun-state-metrics", args), `state-metrics cannot ${args.join(" ")}`);
+      for (const args of [
+        ["get", "configmaps/coredns", "-n", "kube-system"],
+        ["get", "secrets", "-n", "kube-system"],
+      ])
+        assert.equal(await can("octorun-state-metrics", args), false, `state-metrics can ${args.join(" ")}`);
+      // The example HPA scales a RunnerSet on the metrics this API serves.
+      const hpa = await cp.kubectl([
+        "apply",
+        "--dry-run=server",
+        "-n",
+        "default",
+        "-f",
+        join(root, "deploy/samples/hpa.yaml"),
+      ]);
+      assert.equal(hpa.code, 0, hpa.stderr);
     });
 
     test("the webhooks fail closed, quickly, without side effects, and leave kube-system and octorun-system alone", async () => {

@@ -34,7 +34,25 @@ if (import.meta.main) {
         consumerName: config.JOB_CONSUMER_NAME,
         relistMs: config.RELIST_INTERVAL_SECONDS * 1000,
         replayWindowMs: config.JOB_REPLAY_HOURS * 3600_000,
+        ...(config.TLS_CERT_FILE && config.TLS_KEY_FILE
+          ? {
+              customMetrics: {
+                host: config.CUSTOM_METRICS_HOST,
+                port: config.CUSTOM_METRICS_PORT,
+                tlsCertFile: config.TLS_CERT_FILE,
+                tlsKeyFile: config.TLS_KEY_FILE,
+              },
+            }
+          : {}),
       });
+      if (Boolean(config.TLS_CERT_FILE) !== Boolean(config.TLS_KEY_FILE)) {
+        throw new Error(
+          "TLS_CERT_FILE and TLS_KEY_FILE go together: set both to serve custom.metrics.k8s.io, or neither",
+        );
+      }
+      if (!config.TLS_CERT_FILE) {
+        logger.info("custom.metrics.k8s.io is not served: TLS_CERT_FILE and TLS_KEY_FILE are not both set");
+      }
       health.addReadinessCheck("caches", () => service.ready());
       shutdown.add("state metrics", () => service.stop());
       // Not awaited: /healthz answers while the caches fill; /readyz says when they are.

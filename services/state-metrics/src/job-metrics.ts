@@ -101,28 +101,9 @@ export class JobMetrics {
       registers,
       collect: function (this: Gauge<"namespace" | "runnerset">) {
         this.reset();
-        const offers: RunnerSetOffer[] = [];
-        for (const set of options.runnerSets()) offers.push(offerOf(set));
-        // Index the offers by label so that a waiting job that asks for a label of the runners' own
-        // is compared with a few RunnerSets, not all (one asking only for self-hosted, an OS or an
-        // architecture is compared with all).
-        const byLabel = new Map<string, RunnerSetOffer[]>();
-        const counts = new Map<RunnerSetOffer, number>();
-        for (const offer of offers) {
-          counts.set(offer, 0);
-          for (const label of offer.labels.labels) {
-            const list = byLabel.get(label);
-            if (list) list.push(offer);
-            else byLabel.set(label, [offer]);
-          }
+        for (const [offer, count] of queuedJobsByOffer(book, options.runnerSets())) {
+          this.set({ namespace: offer.namespace, runnerset: offer.name }, count);
         }
-        for (const job of book.queued()) {
-          const distinctive = distinctiveJobLabel(job.labels);
-          for (const offer of distinctive === undefined ? offers : (byLabel.get(distinctive) ?? [])) {
-            if (offerAccepts(offer, job)) counts.set(offer, (counts.get(offer) ?? 0) + 1);
-          }
-        }
-        for (const [offer, count] of counts) this.set({ namespace: offer.namespace, runnerset: offer.name }, count);
       },
     });
   }
@@ -152,8 +133,42 @@ export class JobMetrics {
     this.book.apply(event, this.#now(), this.#options.placementOf);
   }
 
+  /** Jobs waiting for a runner that each of these RunnerSets could take (0 for one that could take none). */
+  queuedJobsFor(sets: Iterable<RunnerSet>): Map<RunnerSetOffer, number> {
+    return queuedJobsByOffer(this.book, sets);
+  }
+
   /** Forgets jobs past their retention (call periodically). */
   prune(): number {
     return this.book.prune(this.#now(), this.#options.retentionMs);
   }
+}
+
+/**
+ * The one count of waiting jobs per RunnerSet, for octorun_runnerset_queued_jobs and the custom
+ * metrics API alike, in the order of `sets`.
+ */
+function queuedJobsByOffer(book: JobBook, sets: Iterable<RunnerSet>): Map<RunnerSetOffer, number> {
+  const offers: RunnerSetOffer[] = [];
+  for (const set of sets) offers.push(offerOf(set));
+  // Index the offers by label so that a waiting job that asks for a label of the runners' own
+  // is compared with a few RunnerSets, not all (one asking only for self-hosted, an OS or an
+  // architecture is compared with all).
+  const byLabel = new Map<string, RunnerSetOffer[]>();
+  const counts = new Map<RunnerSetOffer, number>();
+  for (const offer of offers) {
+    counts.set(offer, 0);
+    for (const label of offer.labels.labels) {
+      const list = byLabel.get(label);
+      if (list) list.push(offer);
+      else byLabel.set(label, [offer]);
+    }
+  }
+  for (const job of book.queued()) {
+    const distinctive = distinctiveJobLabel(job.labels);
+    for (const offer of distinctive === undefined ? offers : (byLabel.get(distinctive) ?? [])) {
+      if (offerAccepts(offer, job)) counts.set(offer, (counts.get(offer) ?? 0) + 1);
+    }
+  }
+  return counts;
 }

@@ -10,6 +10,10 @@ export interface StateMetricsConfig extends BusConfig {
   JOB_CONSUMER_NAME: string;
   RELIST_INTERVAL_SECONDS: number;
   JOB_REPLAY_HOURS: number;
+  CUSTOM_METRICS_HOST: string;
+  CUSTOM_METRICS_PORT: number;
+  TLS_CERT_FILE?: string;
+  TLS_KEY_FILE?: string;
 }
 
 export const stateMetricsSettings: ConfigSchema = mergeSchemas(busSettings, {
@@ -59,6 +63,28 @@ export const stateMetricsSettings: ConfigSchema = mergeSchemas(busSettings, {
       default: 24,
       description:
         "at start-up, rebuild the jobs still waiting for a runner from this many hours of the job stream (0: do not; GitHub cancels jobs that wait 24 hours)",
+    },
+    CUSTOM_METRICS_HOST: {
+      type: "string",
+      default: "0.0.0.0",
+      description: "address of the custom.metrics.k8s.io API (HTTPS) the kube-apiserver's aggregation layer calls",
+    },
+    CUSTOM_METRICS_PORT: {
+      type: "integer",
+      minimum: 0,
+      maximum: 65535,
+      default: 6443,
+      description: "port of the custom.metrics.k8s.io API; it is served when TLS_CERT_FILE and TLS_KEY_FILE are set",
+    },
+    TLS_CERT_FILE: {
+      type: "string",
+      minLength: 1,
+      description: "serving certificate (PEM) of the custom.metrics.k8s.io API; read again every minute",
+    },
+    TLS_KEY_FILE: {
+      type: "string",
+      minLength: 1,
+      description: "private key (PEM) of TLS_CERT_FILE",
     },
     RELIST_INTERVAL_SECONDS: {
       type: "integer",

@@ -8,6 +8,8 @@ import { type BusConnection, type JobEvent, JobEventConsumer } from "@octorun/bu
 import { exponentialBackoff, Informer, jitter, type KubeClient, RunnerSets, Runners, sleep } from "@octorun/kube";
 import type { Logger } from "@octorun/runtime";
 import type { Registry } from "prom-client";
+import type { MetricsSource } from "./custom-metrics-api.ts";
+import { CustomMetricsServer } from "./custom-metrics-server.ts";
 import type { Placement } from "./job-book.ts";
 import { JobMetrics } from "./job-metrics.ts";
 import { replayAcknowledged } from "./job-replay.ts";
@@ -39,6 +41,15 @@ export interface StateMetricsOptions {
   pruneIntervalMs?: number;
   /** After a restart, rebuild the waiting jobs from the events of this window (0: do not). */
   replayWindowMs?: number;
+  /** Serve custom.metrics.k8s.io over HTTPS (an aggregated API); off when absent. */
+  customMetrics?: {
+    host: string;
+    port: number;
+    tlsCertFile: string;
+    tlsKeyFile: string;
+    refreshMs?: number;
+    accessCacheMs?: number;
+  };
 }
 
 export class StateMetrics {
@@ -50,6 +61,7 @@ export class StateMetrics {
   readonly runnerSetStore: MetricsStore<RunnerSet>;
   readonly jobs: JobMetrics;
   readonly server: MetricsServer;
+  readonly customMetrics: CustomMetricsServer | undefined;
   readonly #consumer: JobEventConsumer | undefined;
   readonly #options: StateMetricsOptions;
   #pruneTimer: NodeJS.Timeout | undefined;
@@ -127,6 +139,31 @@ export class StateMetrics {
       host: options.metricsHost ?? "0.0.0.0",
       port: options.metricsPort,
     });
+    if (options.customMetrics) {
+      this.customMetrics = new CustomMetricsServer({
+        ...options.customMetrics,
+        kube,
+        source: this.metricsSource(),
+        registry: options.registry,
+        logger,
+      });
+    }
+  }
+
+  /** What the custom metrics API reads: the RunnerSet cache and the waiting jobs. */
+  metricsSource(): MetricsSource {
+    return {
+      runnerSet: (namespace, name) => {
+        const set = this.runnerSets.getByName(namespace, name);
+        return set ? asRunnerSet(set) : undefined;
+      },
+      runnerSets: (namespace) =>
+        this.runnerSets
+          .list()
+          .map(asRunnerSet)
+          .filter((set) => set.metadata?.namespace === namespace),
+      queuedJobs: (sets) => [...this.jobs.queuedJobsFor(sets).values()],
+    };
   }
 
   /** Where the runner that took a job belongs, found by its GitHub name, else by its GitHub id. */
@@ -145,6 +182,8 @@ export class StateMetrics {
     await Promise.all([this.runners.waitForSync(signal), this.runnerSets.waitForSync(signal)]);
     // Job events name runners: read them only once the Runner cache can place them.
     this.#consuming = this.#startConsumer();
+    // Answer only from filled caches: an HPA must not see a RunnerSet's demand as missing.
+    await this.customMetrics?.start();
     this.#pruneTimer = setInterval(() => this.jobs.prune(), this.#options.pruneIntervalMs ?? 60_000);
     this.#pruneTimer.unref();
   }
@@ -208,7 +247,7 @@ export class StateMetrics {
     await this.#consuming;
     if (this.consumerStarted) await this.#consumer?.stop();
     await Promise.all([this.runners.stop(), this.runnerSets.stop()]);
-    await this.server.stop();
+    await Promise.all([this.server.stop(), this.customMetrics?.stop()]);
   }
 }
 

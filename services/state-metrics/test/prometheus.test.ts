@@ -194,6 +194,7 @@ describe("a real Prometheus scraping state-metrics", {
       "octorun_runnerset_queued_jobs",
       "octorun_runnerset_runner_active_ratio",
       "octorun_runnerset_runner_demand",
+      "octorun_runnerset_status_idle_runners",
     ]);
     for (const rule of rules) {
       assert.deepEqual(rule.resources.overrides["runnerset"], { group: "octorun.github.io", resource: "runnersets" });
@@ -203,6 +204,7 @@ describe("a real Prometheus scraping state-metrics", {
       octorun_runnerset_runner_active_ratio: 0.75,
       octorun_runnerset_queued_jobs: 2,
       octorun_runnerset_runner_demand: 5,
+      octorun_runnerset_status_idle_runners: 1,
     };
     for (const [name, value] of Object.entries(expected)) {
       const promql = expand(byName[name]!, ns, "runnerset-sample");
