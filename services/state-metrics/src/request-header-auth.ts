@@ -28,6 +28,8 @@ export class AuthenticationError extends Error {
   }
 }
 
+const AUTHENTICATED_GROUP = "system:authenticated";
+
 export const AUTHENTICATION_CONFIGMAP = { namespace: "kube-system", name: "extension-apiserver-authentication" };
 
 /** The request-header settings of the ConfigMap's data; undefined when the apiserver has no aggregation layer. */
@@ -68,6 +70,9 @@ export function authenticateRequest(
   if (!username)
     throw new AuthenticationError(`no user in ${config.usernameHeaders.join(", ") || "the request headers"}`);
   const groups = config.groupHeaders.flatMap((h) => all(headers[h.toLowerCase()]));
+  // As the apiserver's authentication does for every authenticated user (the aggregator's own
+  // discovery requests name no group, and RBAC grants discovery to this one).
+  if (!groups.includes(AUTHENTICATED_GROUP)) groups.push(AUTHENTICATED_GROUP);
   const extra: Record<string, string[]> = {};
   for (const prefix of config.extraHeaderPrefixes.map((p) => p.toLowerCase())) {
     for (const [name, value] of Object.entries(headers)) {

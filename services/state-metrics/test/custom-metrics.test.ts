@@ -206,6 +206,11 @@ describe("the custom metrics API's requests and answers (pure)", () => {
         extra: { "scopes/a": ["x"] },
       },
     );
+    assert.deepEqual(authenticateRequest(config, "front-proxy-client", { "x-remote-user": "system:kube-aggregator" }), {
+      username: "system:kube-aggregator",
+      groups: ["system:authenticated"],
+      extra: {},
+    });
     for (const [peer, headers, message] of [
       [undefined, { "x-remote-user": "admin" }, /no client certificate/],
       ["someone-else", { "x-remote-user": "admin" }, /not in requestheader-allowed-names/],
