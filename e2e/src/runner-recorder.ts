@@ -14,6 +14,8 @@ export interface RunnerHistory {
   jobRecordedAtMs?: number;
   deleted: boolean;
   deletedAtMs?: number;
+  /** The phase the Runner was in when its deletion was first seen (deletionTimestamp set). */
+  deletionRequestedInPhase?: string;
 }
 
 const ORDER = ["Pending", "Idle", "Active", "Complete"];
@@ -93,6 +95,9 @@ export class RunnerRecorder {
     if (runner.status?.job?.id && history.jobId !== runner.status.job.id) {
       history.jobId = runner.status.job.id;
       history.jobRecordedAtMs = atMs;
+    }
+    if (runner.metadata?.deletionTimestamp && !history.deletionRequestedInPhase) {
+      history.deletionRequestedInPhase = history.phases.at(-1) ?? "(none)";
     }
     if (type === "DELETED") {
       history.deleted = true;

@@ -2,6 +2,7 @@
 // nodes, a real nats-server with one user per service, the GitHub simulator, and the four
 // services as separate processes. Used by the sandbox, the end-to-end tests and the benchmarks.
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,10 +22,12 @@ import {
   makeReusingApiClient,
   type NatsCluster,
   type NatsServer,
+  type NetnsForward,
   ProcessGroup,
   startControlPlane,
   startNatsCluster,
   startNatsServer,
+  startNetnsForward,
   waitFor,
 } from "@octorun/testkit";
 import { connect, type NatsConnection } from "nats";
@@ -52,6 +55,12 @@ export interface SystemOptions {
    * GitHub simulator then also listens on a runner socket that such Pods mount (realRunnerSpec).
    */
   realNode?: boolean;
+  /**
+   * A real HorizontalPodAutoscaler: kube-controller-manager's HPA controller syncing this often,
+   * and state-metrics' custom.metrics.k8s.io registered with the apiserver's aggregation layer
+   * (deploy/state-metrics' Service and APIServices), reached through a network namespace. Needs root.
+   */
+  autoscaling?: { hpaSyncPeriodSeconds: number; scaleToZero?: boolean };
 }
 
 export interface ServiceProcess {
@@ -84,6 +93,8 @@ export class OctorunSystem {
   #kubeconfigs: Record<"controller" | "state-metrics", string> = { controller: "", "state-metrics": "" };
   /** The CRDs' conversion webhook client config, known once the admission webhook runs. */
   #conversion: unknown;
+  /** The way from the aggregation layer to state-metrics (with `autoscaling`). */
+  #metricsPath: NetnsForward | undefined;
 
   constructor(options: SystemOptions = {}) {
     this.options = options;
@@ -111,6 +122,13 @@ export class OctorunSystem {
         controllerManager: true,
         kwokNodes: this.options.kwokNodes ?? 2,
         realNode: this.options.realNode === true,
+        ...(this.options.autoscaling
+          ? {
+              aggregationLayer: true,
+              hpaSyncPeriodSeconds: this.options.autoscaling.hpaSyncPeriodSeconds,
+              ...(this.options.autoscaling.scaleToZero ? { featureGates: { HPAScaleToZero: true } } : {}),
+            }
+          : {}),
       }),
       natsNodes > 1 ? startNatsCluster({ size: natsNodes, users }) : startNatsServer({ users }).then(singleNode),
     ]);
@@ -161,6 +179,7 @@ export class OctorunSystem {
       this.#startStateMetrics(),
       ...Array.from({ length: this.options.controllers ?? 1 }, (_, i) => this.startController(i)),
     ]);
+    if (this.options.autoscaling) await this.#registerMetricsApi();
     return this;
   }
 
@@ -300,7 +319,7 @@ spec:
     }
     await this.github?.stop().catch(() => {});
     await this.#group.stop(3_000);
-    await Promise.all([this.nats?.stop(), this.cp?.stop()]);
+    await Promise.all([this.nats?.stop(), this.cp?.stop(), this.#metricsPath?.stop()]);
   }
 
   #natsEnv(service: keyof typeof NATS_USERS): Record<string, string> {
@@ -387,7 +406,11 @@ spec:
   }
 
   async #startStateMetrics(): Promise<void> {
-    const metricsPort = await freePort();
+    const [metricsPort, customMetricsPort] = await Promise.all([freePort(), freePort()]);
+    // The serving certificate cert-manager would issue (deploy/state-metrics/certificate.yaml).
+    const tls = this.options.autoscaling
+      ? this.cp.issueServingCertificate("state-metrics-serving", ["octorun-state-metrics.octorun-system.svc"])
+      : undefined;
     await this.#startService(
       "state-metrics",
       {
@@ -395,9 +418,116 @@ spec:
         ...this.#natsEnv("state-metrics"),
         METRICS_HOST: "127.0.0.1",
         METRICS_PORT: String(metricsPort),
+        ...(tls
+          ? {
+              CUSTOM_METRICS_HOST: "127.0.0.1",
+              CUSTOM_METRICS_PORT: String(customMetricsPort),
+              TLS_CERT_FILE: tls.certFile,
+              TLS_KEY_FILE: tls.keyFile,
+            }
+          : {}),
       },
-      { metrics: metricsPort },
+      { metrics: metricsPort, ...(tls ? { customMetrics: customMetricsPort } : {}) },
     );
+  }
+
+  /**
+   * Registers state-metrics' custom metrics API as deploy/ does (its Service and APIServices),
+   * with what a cluster would add: an endpoint of the Service (an address in a network namespace
+   * of this run, forwarded to state-metrics' loopback port: endpoints refuse loopback) and the
+   * CA that cert-manager's injector would put in the APIServices.
+   */
+  async #registerMetricsApi(): Promise<void> {
+    const port = this.services.get("state-metrics")?.ports.customMetrics;
+    if (!port) throw new Error("state-metrics serves no custom metrics API");
+    this.#metricsPath = await startNetnsForward(port);
+    const service = await this.cp.kubectl(["apply", "-f", join(root, "deploy", "state-metrics", "service.yaml")]);
+    if (service.code !== 0) throw new Error(`deploy/state-metrics/service.yaml: ${service.stderr}`);
+    const client = KubernetesObjectApi.makeApiClient(this.cp.kubeConfig);
+    await client.create({
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: {
+        name: "octorun-state-metrics-netns",
+        namespace: "octorun-system",
+        labels: {
+          "kubernetes.io/service-name": "octorun-state-metrics",
+          "endpointslice.kubernetes.io/managed-by": "octorun-e2e",
+        },
+      },
+      addressType: "IPv4",
+      endpoints: [{ addresses: [this.#metricsPath.address], conditions: { ready: true } }],
+      ports: [{ name: "https", port: this.#metricsPath.port, protocol: "TCP" }],
+    } as KubernetesObject);
+    const manifests = readFileSync(join(root, "deploy", "state-metrics", "apiservice.yaml"), "utf8");
+    const names: string[] = [];
+    for (const doc of parseAllDocuments(manifests)) {
+      const apiService = doc.toJS() as KubernetesObject & { spec: { caBundle?: string } };
+      apiService.spec.caBundle = Buffer.from(this.cp.ca.cert).toString("base64");
+      await client.create(apiService);
+      names.push(apiService.metadata?.name ?? "");
+    }
+    for (const name of names) {
+      await waitFor(
+        `APIService ${name} Available`,
+        async () => {
+          const current = (await client.read({
+            apiVersion: "apiregistration.k8s.io/v1",
+            kind: "APIService",
+            metadata: { name },
+          })) as KubernetesObject & { status?: { conditions?: { type: string; status: string }[] } };
+          return current.status?.conditions?.some((c) => c.type === "Available" && c.status === "True");
+        },
+        { timeoutMs: 60_000, intervalMs: 250 },
+      );
+    }
+    // Available is not yet discoverable: the aggregator fetches the API's discovery on its own
+    // schedule, and a client that reads it stale (as kube-controller-manager would) keeps it so.
+    await waitFor("custom.metrics.k8s.io in the aggregated discovery", () => this.#metricsDiscoveryFresh(), {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+    });
+  }
+
+  /** Whether the apiserver's aggregated discovery lists custom.metrics.k8s.io, every version fresh. */
+  #metricsDiscoveryFresh(): Promise<boolean> {
+    const user = this.cp.kubeConfig.getCurrentUser();
+    const pem = (data: string | undefined) => Buffer.from(data ?? "", "base64").toString();
+    const url = new URL(`${this.cp.server}/apis`);
+    return new Promise((resolve) => {
+      const req = httpsRequest(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          ca: this.cp.ca.cert,
+          cert: pem(user?.certData),
+          key: pem(user?.keyData),
+          headers: { accept: "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList" },
+        },
+        (res) => {
+          let text = "";
+          res.on("data", (chunk: Buffer) => {
+            text += chunk.toString();
+          });
+          res.on("end", () => {
+            try {
+              const list = JSON.parse(text) as {
+                items: { metadata: { name: string }; versions: { freshness?: string; resources?: unknown[] }[] }[];
+              };
+              const group = list.items.find((g) => g.metadata.name === "custom.metrics.k8s.io");
+              resolve(
+                group !== undefined && group.versions.every((v) => v.freshness !== "Stale" && v.resources?.length),
+              );
+            } catch {
+              resolve(false);
+            }
+          });
+        },
+      );
+      req.on("error", () => resolve(false));
+      req.end();
+    });
   }
 
   async #startService(
