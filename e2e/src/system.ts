@@ -516,9 +516,7 @@ spec:
                 items: { metadata: { name: string }; versions: { freshness?: string; resources?: unknown[] }[] }[];
               };
               const group = list.items.find((g) => g.metadata.name === "custom.metrics.k8s.io");
-              resolve(
-                group !== undefined && group.versions.every((v) => v.freshness !== "Stale" && v.resources?.length),
-              );
+              resolve(group?.versions.every((v) => v.freshness !== "Stale" && (v.resources?.length ?? 0) > 0) === true);
             } catch {
               resolve(false);
             }
