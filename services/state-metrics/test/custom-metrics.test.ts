@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { RunnerSet } from "@octorun/api";
 import { BusConnection, ensureJobStream, publishJobEvent } from "@octorun/bus";
-import { KubeClient } from "@octorun/kube";
+import { KubeClient, RunnerSets } from "@octorun/kube";
 import { createLogger, createMetricsRegistry } from "@octorun/runtime";
 import { type ControlPlane, type NatsServer, startControlPlane, startNatsServer, waitFor } from "@octorun/testkit";
 import { parse } from "yaml";
@@ -27,7 +27,6 @@ import {
 } from "../src/custom-metrics-api.ts";
 import { parseAllowlist } from "../src/label-names.ts";
 import { AuthenticationError, authenticateRequest, requestHeaderConfigOf } from "../src/request-header-auth.ts";
-import { RunnerSetResource } from "../src/resources.ts";
 import { quantity, runnerSetObjectMetrics } from "../src/runnerset-object-metrics.ts";
 import { StateMetrics } from "../src/state-metrics.ts";
 import { type AdapterRule, evaluateAdapterRule } from "./adapter-rules.ts";
@@ -335,9 +334,9 @@ describe("the custom metrics API served by state-metrics, against a real apiserv
     });
     await service.start();
     for (const ns of ["team-a", "team-b"]) {
-      await kube.create(RunnerSetResource, runnerSet(ns, "linux", undefined) as unknown as KubernetesObject);
+      await kube.create(RunnerSets, runnerSet(ns, "linux", undefined) as unknown as KubernetesObject);
       await kube.mergePatch(
-        RunnerSetResource,
+        RunnerSets,
         ns,
         "linux",
         { status: { runners: 4, idleRunners: 1, activeRunners: 2 } },
