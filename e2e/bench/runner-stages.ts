@@ -21,7 +21,8 @@ export async function watchRunnerStages(client: KubeClient, namespace: string) {
   const runners = new Informer<RunnerObject>({ client, type: Runners, namespaces: [namespace], relistMs: 0 });
   const onRunner = (r: RunnerObject) => {
     mark(r.metadata.name, "Runner created");
-    if (r.status?.phase === "Idle") mark(r.metadata.name, "Runner Idle");
+    // A runner that comes online while a job waits for it goes from Pending straight to Active.
+    if (r.status?.phase === "Idle" || r.status?.phase === "Active") mark(r.metadata.name, "Runner Idle");
   };
   runners.on("add", onRunner);
   runners.on("update", (_old, r) => onRunner(r));
