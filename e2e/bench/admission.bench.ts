@@ -6,12 +6,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { Agent, createServer, request as httpsRequest, type RequestOptions } from "node:https";
 import { fileURLToPath } from "node:url";
-import { runnerCrd, runnerSetCrd } from "@octorun/api";
 import {
   type ControlPlane,
   defineBenchmark,
   freePort,
   imageNodeFlags,
+  installCrds,
   type LoadResult,
   type LoadTarget,
   offerLoad,
@@ -257,14 +257,7 @@ export default defineBenchmark({
       // `octorun-bench/webhooks=on` only; batches of creates alternate between such a namespace
       // and one without the label, so both conditions share the same moments of machine noise.
       const wh = { baseUrl: `https://127.0.0.1:${webhookPort}`, caPem: cp.ca.cert };
-      for (const crd of [runnerCrd(), runnerSetCrd()]) {
-        crd.spec.conversion.webhook.clientConfig = conversionClientConfig(
-          wh,
-        ) as typeof crd.spec.conversion.webhook.clientConfig;
-        const applied = await cp.kubectl(["apply", "--server-side", "-f", "-"], JSON.stringify(crd));
-        if (applied.code !== 0) throw new Error(applied.stderr);
-      }
-      await cp.kubectl(["wait", "--for=condition=Established", "crd/runners.octorun.github.io"]);
+      await installCrds(cp, { conversion: { webhookClientConfig: conversionClientConfig(wh) } });
       await cp.kubectl(["create", "namespace", "bench-without"]);
       await cp.kubectl(["create", "namespace", "bench-with"]);
       await cp.kubectl(["label", "namespace", "bench-with", "octorun-bench/webhooks=on"]);

@@ -15,6 +15,7 @@ import {
   defineBenchmark,
   freePort,
   imageNodeFlags,
+  installCrds,
   ProcessGroup,
   quantile,
   startControlPlane,
@@ -99,16 +100,7 @@ export default defineBenchmark({
     const [cp, nats] = await Promise.all([startControlPlane(), startNatsServer()]);
     const processes = new ProcessGroup(mkdtempSync(join(tmpdir(), "bench-state-metrics-")));
     try {
-      const crds = ["runners", "runnersets"].map((p) => join(root, `deploy/crds/octorun.github.io_${p}.yaml`));
-      const applied = await cp.kubectl(["apply", ...crds.flatMap((f) => ["-f", f])]);
-      if (applied.code !== 0) throw new Error(`applying the CRDs failed: ${applied.stderr}`);
-      await cp.kubectl([
-        "wait",
-        "--for=condition=Established",
-        "--timeout=60s",
-        "crd/runners.octorun.github.io",
-        "crd/runnersets.octorun.github.io",
-      ]);
+      await installCrds(cp, { conversion: "None" });
       for (let i = 0; i < NAMESPACES; i++) await cp.kubectl(["create", "namespace", `fleet-${i}`]);
       const kube = new KubeClient(cp.kubeConfig, { fieldManager: "bench", requestTimeoutMs: 120_000 });
 

@@ -6,7 +6,7 @@ import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ApiextensionsV1Api, CoreV1Api, type KubernetesObject, KubernetesObjectApi } from "@kubernetes/client-node";
+import { CoreV1Api, type KubernetesObject, KubernetesObjectApi } from "@kubernetes/client-node";
 import {
   conversionClientConfig,
   mutatingWebhookConfiguration,
@@ -19,6 +19,7 @@ import {
   freePort,
   GitHubSimulator,
   imageNodeFlags,
+  installCrds,
   makeReusingApiClient,
   type NatsCluster,
   type NatsServer,
@@ -144,7 +145,7 @@ export class OctorunSystem {
     };
 
     await this.#startAdmissionWebhook();
-    await this.#installCrds();
+    await installCrds(this.cp, { conversion: { webhookClientConfig: this.#conversion } });
 
     const ingressPort = await freePort();
     this.github = await new GitHubSimulator({
@@ -387,22 +388,6 @@ spec:
     await client.create(mutatingWebhookConfiguration(target) as KubernetesObject);
     await client.create(validatingWebhookConfiguration(target) as KubernetesObject);
     this.#conversion = conversionClientConfig(target);
-  }
-
-  async #installCrds(): Promise<void> {
-    const ext = this.cp.kubeConfig.makeApiClient(ApiextensionsV1Api);
-    for (const file of ["octorun.github.io_runners.yaml", "octorun.github.io_runnersets.yaml"]) {
-      const crd = parseAllDocuments(readFileSync(join(root, "deploy", "crds", file), "utf8"))[0]!.toJS();
-      crd.spec.conversion = {
-        strategy: "Webhook",
-        webhook: { conversionReviewVersions: ["v1"], clientConfig: this.#conversion },
-      };
-      await ext.createCustomResourceDefinition({ body: crd });
-      await waitFor(`CRD ${crd.metadata.name} Established`, async () => {
-        const current = await ext.readCustomResourceDefinition({ name: crd.metadata.name });
-        return current.status?.conditions?.some((c) => c.type === "Established" && c.status === "True");
-      });
-    }
   }
 
   async #startStateMetrics(): Promise<void> {

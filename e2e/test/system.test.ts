@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { CoordinationV1Api, CustomObjectsApi, EventsV1Api, type EventsV1Event } from "@kubernetes/client-node";
 import { API_GROUP, RUNNER_SET_RESOURCE, type RunnerSet, STORAGE_VERSION } from "@octorun/api";
-import { waitFor } from "@octorun/testkit";
+import { fileCrdSchemas, servedCrdSchemas, waitFor } from "@octorun/testkit";
 import { backwardMoves, RunnerRecorder } from "../src/runner-recorder.ts";
 import { OctorunSystem, WEBHOOK_SECRET } from "../src/system.ts";
 
@@ -44,6 +44,23 @@ describe("octorun end to end: the four services as separate processes", () => {
     clearInterval(collector);
     recorder?.stop();
     await system?.stop();
+  });
+
+  test("the CRDs are deploy/crds as users install them: served schemas equal the files, evictionPolicy's enum and default hold", async () => {
+    assert.deepEqual(await servedCrdSchemas(system.cp), fileCrdSchemas());
+    const explained = await system.cp.kubectl(["explain", "runners.spec.evictionPolicy"]);
+    assert.match(explained.stdout, /ENUM:\s+Never\s+IfNotActive/, explained.stderr);
+    const runner = (evictionPolicy?: string) =>
+      JSON.stringify({
+        apiVersion: "octorun.github.io/v1alpha2",
+        kind: "Runner",
+        metadata: { name: "eviction-policy", namespace: "default" },
+        spec: { url: system.runnerUrl, image: { name: "runner" }, ...(evictionPolicy ? { evictionPolicy } : {}) },
+      });
+    const nonsense = await system.cp.kubectl(["create", "--dry-run=server", "-f", "-"], runner("Sometimes"));
+    assert.match(nonsense.stderr, /spec\.evictionPolicy: Unsupported value: "Sometimes"/);
+    const plain = await system.cp.kubectl(["create", "--dry-run=server", "-o", "json", "-f", "-"], runner());
+    assert.equal(JSON.parse(plain.stdout).spec.evictionPolicy, "IfNotActive", plain.stderr);
   });
 
   test("a RunnerSet of 3 runs 20 jobs: every runner goes through every phase and is replaced; status, Events and metrics agree", async () => {

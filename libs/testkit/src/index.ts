@@ -1,6 +1,17 @@
 export { BenchCollector, type Benchmark, type BenchReport, defineBenchmark, type Figure, meetsGoal } from "./bench.ts";
 export { type Binaries, binaries, type Component, cacheDir, ensureBinaries, pinnedVersions } from "./binaries.ts";
 export { type ControlPlane, type ControlPlaneOptions, type KubectlResult, startControlPlane } from "./control-plane.ts";
+export {
+  CRDS_DIR,
+  type CrdConversion,
+  type CrdManifest,
+  type CrdSchemas,
+  crdManifests,
+  fileCrdSchemas,
+  type InstallCrdsOptions,
+  installCrds,
+  servedCrdSchemas,
+} from "./crds.ts";
 export * from "./github-simulator/index.ts";
 export { imageNodeFlags } from "./image-node-flags.ts";
 export { type BuiltImage, ensureImages, IMAGE_NAMES, type ImageName, imageRef } from "./images.ts";

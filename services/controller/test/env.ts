@@ -14,6 +14,7 @@ import {
   freePort,
   GitHubSimulator,
   imageNodeFlags,
+  installCrds,
   type NatsServer,
   startControlPlane,
   startNatsServer,
@@ -51,7 +52,8 @@ export async function startWorld(options: {
   const cp = await startControlPlane({ kwokNodes: options.kwokNodes ?? 1, controllerManager: true });
   const stops: (() => Promise<unknown>)[] = [() => cp.stop()];
   try {
-    await installCrds(cp);
+    // Conversion left to the apiserver: no admission webhook runs here, and the controller speaks v1alpha2 only.
+    await installCrds(cp, { conversion: "None" });
     for (const ns of options.namespaces) await cp.kubectl(["create", "namespace", ns]);
     const nats = await startNatsServer();
     stops.unshift(() => nats.stop());
@@ -82,32 +84,6 @@ export async function startWorld(options: {
   } catch (error) {
     for (const stop of stops) await stop().catch(() => undefined);
     throw error;
-  }
-}
-
-/** The generated CRDs, with conversion left to the apiserver (no admission webhook runs here; the controller speaks v1alpha2 only). */
-export async function installCrds(cp: ControlPlane): Promise<void> {
-  const applied = await cp.kubectl([
-    "apply",
-    "--server-side",
-    "-f",
-    join(ROOT, "deploy", "crds", "octorun.github.io_runners.yaml"),
-    "-f",
-    join(ROOT, "deploy", "crds", "octorun.github.io_runnersets.yaml"),
-  ]);
-  if (applied.code !== 0) throw new Error(`installing the CRDs failed: ${applied.stderr}`);
-  for (const crd of ["runners.octorun.github.io", "runnersets.octorun.github.io"]) {
-    const patched = await cp.kubectl([
-      "patch",
-      "crd",
-      crd,
-      "--type=merge",
-      "-p",
-      '{"spec":{"conversion":{"strategy":"None","webhook":null}}}',
-    ]);
-    if (patched.code !== 0) throw new Error(`patching ${crd} failed: ${patched.stderr}`);
-    const ready = await cp.kubectl(["wait", "--for=condition=Established", `crd/${crd}`, "--timeout=30s"]);
-    if (ready.code !== 0) throw new Error(`${crd} not established: ${ready.stderr}`);
   }
 }
 

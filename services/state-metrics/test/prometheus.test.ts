@@ -16,6 +16,7 @@ import { createLogger, createMetricsRegistry } from "@octorun/runtime";
 import {
   type ControlPlane,
   freePort,
+  installCrds,
   type NatsServer,
   ProcessGroup,
   startControlPlane,
@@ -86,18 +87,7 @@ describe("a real Prometheus scraping state-metrics", {
 
   before(async () => {
     [cp, nats] = await Promise.all([startControlPlane(), startNatsServer()]);
-    const crds = ["runners", "runnersets"].flatMap((p) => [
-      "-f",
-      join(root, `deploy/crds/octorun.github.io_${p}.yaml`),
-    ]);
-    assert.equal((await cp.kubectl(["apply", ...crds])).code, 0);
-    await cp.kubectl([
-      "wait",
-      "--for=condition=Established",
-      "--timeout=30s",
-      "crd/runners.octorun.github.io",
-      "crd/runnersets.octorun.github.io",
-    ]);
+    await installCrds(cp, { conversion: "None" });
     await cp.kubectl(["create", "namespace", ns]);
     publisher = new BusConnection({ servers: [nats.url], name: "test-publisher" });
     await publisher.ready();

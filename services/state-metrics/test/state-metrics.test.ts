@@ -2,20 +2,24 @@
 // created, changed and deleted show in the next scrape; job events in the stream show in the job metrics.
 
 import assert from "node:assert/strict";
-import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { BusConnection, ensureJobStream, publishJobEvent, serviceInbox } from "@octorun/bus";
 import { KubeClient, RunnerSets, Runners } from "@octorun/kube";
 import { createLogger, createMetricsRegistry } from "@octorun/runtime";
-import { type ControlPlane, type NatsServer, startControlPlane, startNatsServer, waitFor } from "@octorun/testkit";
+import {
+  type ControlPlane,
+  installCrds,
+  type NatsServer,
+  startControlPlane,
+  startNatsServer,
+  waitFor,
+} from "@octorun/testkit";
 import { parseAllowlist } from "../src/label-names.ts";
 import { stateMetricsNatsPermissions } from "../src/nats-permissions.ts";
 import { StateMetrics } from "../src/state-metrics.ts";
 import { jobEvent, promtoolCheck, sampleValue, scrape } from "./helpers.ts";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "../../..");
 const ns = "ci";
 
 describe("state-metrics against a real apiserver and nats-server", () => {
@@ -54,22 +58,7 @@ describe("state-metrics against a real apiserver and nats-server", () => {
         ],
       }),
     ]);
-    const applied = await cp.kubectl([
-      "apply",
-      "-f",
-      join(root, "deploy/crds/octorun.github.io_runners.yaml"),
-      "-f",
-      join(root, "deploy/crds/octorun.github.io_runnersets.yaml"),
-    ]);
-    assert.equal(applied.code, 0, applied.stderr);
-    const established = await cp.kubectl([
-      "wait",
-      "--for=condition=Established",
-      "--timeout=30s",
-      "crd/runners.octorun.github.io",
-      "crd/runnersets.octorun.github.io",
-    ]);
-    assert.equal(established.code, 0, established.stderr);
+    await installCrds(cp, { conversion: "None" });
     assert.equal((await cp.kubectl(["create", "namespace", ns])).code, 0);
     kube = new KubeClient(cp.kubeConfig, { fieldManager: "state-metrics-test" });
     publisher = new BusConnection({
