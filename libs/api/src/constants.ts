@@ -89,6 +89,9 @@ export const UPDATE_STRATEGY_TYPES = ["RollingUpdate", "OnDelete"] as const;
 export type RunnerSetUpdateStrategyType = (typeof UPDATE_STRATEGY_TYPES)[number];
 export const PULL_POLICIES = ["Always", "Never", "IfNotPresent"] as const;
 export type PullPolicy = (typeof PULL_POLICIES)[number];
+/** The fields of a Runner's spec the controller fills in; the rest of the spec never changes after creation. */
+export const RUNNER_SYSTEM_FIELDS = ["id", "os"] as const;
+export const LABEL_SELECTOR_OPERATORS = ["In", "NotIn", "Exists", "DoesNotExist"] as const;
 
 // Defaults (the admission webhook and the CRD schema apply them).
 export const DEFAULT_RUNNER_GROUP = "Default";

@@ -30,6 +30,7 @@ function instance(): Ajv {
     "x-kubernetes-list-type",
     "x-kubernetes-list-map-keys",
     "x-kubernetes-embedded-resource",
+    "x-kubernetes-validations",
   ]);
   ajv.addFormat("int32", {
     type: "number",

@@ -19,6 +19,7 @@ export interface Schema {
   pattern?: string;
   minItems?: number;
   maxItems?: number;
+  maxProperties?: number;
   anyOf?: Schema[];
   nullable?: boolean;
   "x-kubernetes-int-or-string"?: boolean;
@@ -26,6 +27,16 @@ export interface Schema {
   "x-kubernetes-map-type"?: "atomic" | "granular";
   "x-kubernetes-list-type"?: "atomic" | "set" | "map";
   "x-kubernetes-list-map-keys"?: string[];
+  "x-kubernetes-validations"?: ValidationRule[];
+}
+
+/** A CEL rule the apiserver checks on the node that carries it (`self`; `oldSelf` on update). */
+export interface ValidationRule {
+  rule: string;
+  message: string;
+  /** Where the error points, relative to the node (e.g. `.group`); the node itself when absent. */
+  fieldPath?: string;
+  reason?: "FieldValueInvalid" | "FieldValueForbidden" | "FieldValueRequired" | "FieldValueDuplicate";
 }
 
 /** Names given to object schemas, for the TypeScript types generated from them. */

@@ -39,7 +39,9 @@ export interface InlineOptions {
 
 /**
  * The schema with every `$ref` replaced by a deep copy of the definition (CRD schemas cannot
- * refer). The description at the place of use wins over the definition's own.
+ * refer). What the place of use says beside the `$ref` is laid over the definition, down into its
+ * properties and items: its description wins, and it can add limits, enums and CEL rules to the
+ * embedded type.
  */
 export function inlineReferences(schema: Schema, options: InlineOptions = {}, seen: readonly string[] = []): Schema {
   if (schema.$ref !== undefined) {
@@ -48,7 +50,7 @@ export function inlineReferences(schema: Schema, options: InlineOptions = {}, se
     const { $ref, ...siteFields } = schema;
     let inlined = inlineReferences(kubernetesDefinition($ref), options, [...seen, $ref]);
     if (options.kubernetesDescriptions === false) inlined = withoutDescriptions(inlined);
-    return { ...inlined, ...siteFields };
+    return overlay(inlined, siteFields);
   }
   const out: Schema = { ...schema };
   if (schema.properties) {
@@ -61,6 +63,23 @@ export function inlineReferences(schema: Schema, options: InlineOptions = {}, se
     out.additionalProperties = inlineReferences(schema.additionalProperties, options, seen);
   }
   if (schema.anyOf) out.anyOf = schema.anyOf.map((entry) => inlineReferences(entry, options, seen));
+  return out;
+}
+
+function overlay(base: Schema, over: Schema): Schema {
+  const out: Schema = { ...base, ...over };
+  if (base.properties && over.properties) {
+    out.properties = { ...base.properties };
+    for (const [key, value] of Object.entries(over.properties)) {
+      const underneath = base.properties[key];
+      if (!underneath) throw new Error(`overlay names ${key}, which the Kubernetes definition does not have`);
+      out.properties[key] = overlay(underneath, value);
+    }
+  }
+  if (base.items && over.items) out.items = overlay(base.items, over.items);
+  if (typeof base.additionalProperties === "object" && typeof over.additionalProperties === "object") {
+    out.additionalProperties = overlay(base.additionalProperties, over.additionalProperties);
+  }
   return out;
 }
 

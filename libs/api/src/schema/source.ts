@@ -10,11 +10,21 @@ import {
   DEFAULT_RUNNERS,
   DEFAULT_UPDATE_STRATEGY,
   EVICTION_POLICIES,
+  LABEL_SELECTOR_OPERATORS,
   PULL_POLICIES,
   RUNNER_PHASES,
+  RUNNER_SYSTEM_FIELDS,
   UPDATE_STRATEGY_TYPES,
 } from "../constants.ts";
 import { DEFAULT_GITHUB_LABEL_COUNT, MAX_GITHUB_LABEL_LENGTH, MAX_GITHUB_LABELS } from "../runner-labels.ts";
+import {
+  immutableRule,
+  MAX_RUNNER_URL_LENGTH,
+  runnerUrlRules,
+  SELECTOR_LIMITS,
+  selectorMatchesTemplateRule,
+  specImmutableExcept,
+} from "./cel-rules.ts";
 import {
   array,
   dateTime,
@@ -83,6 +93,7 @@ function runnerSpec(version: ApiVersionName): Schema {
   const properties: Record<string, Schema> = {
     url: string(
       'The github Organization or Repository URL for this runner. Must be a valid Github Org or Repository URL. eg: - "https://github.com/org" - "https://github.com/org/repo"',
+      { maxLength: MAX_RUNNER_URL_LENGTH, "x-kubernetes-validations": runnerUrlRules() },
     ),
     id: int64("ID of the runner assigned by Github, basically it is sequential number. Read-only."),
     os: string("OS type of the runner. Populated by the system. Read-only."),
@@ -212,7 +223,14 @@ function runnerStatus(version: ApiVersionName): Schema {
   );
 }
 
-function objectRoot(kind: string, description: string, spec: Schema, status: Schema, typeName: string): Schema {
+function objectRoot(
+  kind: string,
+  description: string,
+  spec: Schema,
+  status: Schema,
+  typeName: string,
+  rules: Pick<Schema, "x-kubernetes-validations"> = {},
+): Schema {
   return named(
     typeName,
     object(
@@ -225,18 +243,20 @@ function objectRoot(kind: string, description: string, spec: Schema, status: Sch
         spec,
         status,
       },
-      { required: ["spec"] },
+      { required: ["spec"], ...rules },
     ),
   );
 }
 
 export function runnerSchema(version: ApiVersionName): Schema {
+  const spec = runnerSpec(version);
   return objectRoot(
     "Runner",
     "is the Schema for the runners API",
-    runnerSpec(version),
+    spec,
     runnerStatus(version),
     version === "v1alpha2" ? "Runner" : "RunnerV1alpha1",
+    { "x-kubernetes-validations": specImmutableExcept(Object.keys(spec.properties ?? {}), RUNNER_SYSTEM_FIELDS) },
   );
 }
 
@@ -246,6 +266,23 @@ function labelSelector(): Schema {
       "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector",
       "Selector is a label query over runners that should match the replica count. Label keys and values that must match in order to be controlled by this RunnerSet. It must match the runner template's labels. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors",
     ),
+    properties: {
+      matchLabels: {
+        maxProperties: SELECTOR_LIMITS.matchLabels,
+        additionalProperties: { maxLength: SELECTOR_LIMITS.labelValueLength },
+      },
+      matchExpressions: {
+        maxItems: SELECTOR_LIMITS.matchExpressions,
+        items: {
+          properties: {
+            key: { maxLength: SELECTOR_LIMITS.labelKeyLength },
+            operator: { enum: [...LABEL_SELECTOR_OPERATORS] },
+            values: { maxItems: SELECTOR_LIMITS.values, items: { maxLength: SELECTOR_LIMITS.labelValueLength } },
+          },
+        },
+      },
+    },
+    "x-kubernetes-validations": [immutableRule()],
   };
 }
 
@@ -260,7 +297,10 @@ function runnerTemplate(version: ApiVersionName): Schema {
           object(
             "Standard object's metadata of the runners created from this template: labels and annotations. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata",
             {
-              labels: stringMap("Labels of the runners created from this template."),
+              labels: {
+                ...stringMap("Labels of the runners created from this template."),
+                additionalProperties: { type: "string", maxLength: SELECTOR_LIMITS.labelValueLength },
+              },
               annotations: stringMap("Annotations of the runners created from this template."),
             },
           ),
@@ -301,6 +341,7 @@ function runnerSetSpec(version: ApiVersionName): Schema {
   return named(version === "v1alpha2" ? "RunnerSetSpec" : "RunnerSetSpecV1alpha1", {
     ...object("RunnerSetSpec defines the desired state of RunnerSet", sortKeys(properties)),
     required: ["selector"],
+    "x-kubernetes-validations": [selectorMatchesTemplateRule()],
   });
 }
 
