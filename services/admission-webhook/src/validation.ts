@@ -6,6 +6,7 @@ import {
   type LabelSelector,
   parseRunnerUrl,
   RUNNER_SET_LABEL,
+  RUNNER_SYSTEM_FIELDS,
   RunnerUrlError,
   selectorMatches,
   selectorProblems,
@@ -25,9 +26,6 @@ export interface ValidationPolicy {
 
 type JsonObject = Record<string, unknown>;
 
-/** The fields of a Runner spec the system fills in; everything else is immutable. */
-const SYSTEM_FIELDS = ["id", "os"] as const;
-
 export function validateRunner(request: AdmissionRequest, policy: ValidationPolicy): FieldError[] {
   const runner = (request.object ?? {}) as JsonObject;
   const old = request.operation === "UPDATE" ? ((request.oldObject ?? {}) as JsonObject) : undefined;
@@ -42,7 +40,7 @@ export function validateRunner(request: AdmissionRequest, policy: ValidationPoli
   if (!old || !deepEqual(labels, labelsOf(old))) errors.push(...labelErrors({ labels, spec }, ""));
 
   const isController = isControllerIdentity(request.userInfo, policy);
-  for (const field of SYSTEM_FIELDS) {
+  for (const field of RUNNER_SYSTEM_FIELDS) {
     const changed = oldSpec ? !deepEqual(spec[field], oldSpec[field]) : spec[field] !== undefined;
     if (changed && !isController) {
       errors.push(
@@ -56,7 +54,7 @@ export function validateRunner(request: AdmissionRequest, policy: ValidationPoli
   if (oldSpec) {
     const keys = new Set([...Object.keys(spec), ...Object.keys(oldSpec)]);
     for (const key of [...keys].sort()) {
-      if ((SYSTEM_FIELDS as readonly string[]).includes(key)) continue;
+      if ((RUNNER_SYSTEM_FIELDS as readonly string[]).includes(key)) continue;
       if (!deepEqual(spec[key], oldSpec[key])) {
         errors.push(
           forbidden(
@@ -110,7 +108,7 @@ export function validateRunnerSet(request: AdmissionRequest, policy: ValidationP
     errors.push(...urlErrors(templateSpec["url"], "spec.template.spec.url", policy));
   }
   errors.push(...labelErrors({ labels: templateLabels, spec: templateSpec }, "spec.template."));
-  for (const field of SYSTEM_FIELDS) {
+  for (const field of RUNNER_SYSTEM_FIELDS) {
     if (templateSpec[field] !== undefined) {
       errors.push(
         forbidden(
