@@ -2,7 +2,6 @@
 // real node's containerd (`ctr run --net-host`, as a Pod with hostNetwork would) against the real
 // control plane, nats-server and GitHub simulator, and each becomes ready: the image carries what
 // its service needs, starts with its CMD's flags as its non-root user, and reads mounted config.
-import assert from "node:assert/strict";
 import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +12,7 @@ import {
   ensureImages,
   freePort,
   GitHubSimulator,
+  installCrds,
   type NatsServer,
   ProcessGroup,
   realNodeSupport,
@@ -57,8 +57,7 @@ describe("the service images run as containers and become ready", { skip }, () =
       for (const file of ["kubeconfig", "tls.crt", "tls.key"]) chmodSync(join(configDir, file), 0o644);
       await cp.kubectl(["create", "namespace", "octorun-system"]);
       // The controller and state-metrics are ready once their Runner and RunnerSet caches are filled.
-      const crds = await cp.kubectl(["apply", "-k", join(import.meta.dirname, "..", "..", "deploy", "crds")]);
-      assert.equal(crds.code, 0, crds.stderr);
+      await installCrds(cp);
       group = new ProcessGroup(mkdtempSync(join(tmpdir(), "octorun-images-run-")));
     },
     { timeout: 1_200_000 },
