@@ -145,6 +145,8 @@ describe("spec.url has the shape of a repository, organization or enterprise URL
     "https://github.com/a-b-c/x_y-z.1",
     `https://github.com/${"a".repeat(39)}`,
     `https://github.com/o/${"r".repeat(100)}`,
+    `https://github.com/o/${"r".repeat(100)}.git`,
+    "https://github.com/o/a.git.git",
     "https://github.com/enterprises/acme",
     "https://github.com/enterprises/acme-corp/",
     "https://ghes.example.com/team/app",
@@ -174,6 +176,10 @@ describe("spec.url has the shape of a repository, organization or enterprise URL
     "https://github.com/octorun/re%20po",
     `https://github.com/o/${"r".repeat(101)}`,
     "https://github.com/octorun/..",
+    "https://github.com/octorun/.git",
+    "https://github.com/octorun/..git",
+    "https://github.com/octorun/...git/",
+    `https://github.com/o/${"r".repeat(101)}.git`,
     "https://github.com/octorun//",
     "https://github.com/enterprises",
     "https://github.com/enterprises/",
@@ -181,6 +187,8 @@ describe("spec.url has the shape of a repository, organization or enterprise URL
     "https://github.com/enterprises/acme/app",
     "https://github.com/enterprises/acme_corp",
   ];
+  // Not in the tables: what URL parsing rewrites before parseRunnerUrl looks (dot segments such as
+  // `/octorun/.`, surrounding spaces), which the CRD refuses as written.
   const hosts = [
     "github.com",
     "www.github.com",

@@ -34,14 +34,15 @@ const ACCOUNT = "[A-Za-z0-9](?:-?[A-Za-z0-9])*";
 /** Past a scheme and host the URL already has (the rule checks the shape first). */
 const PATH = "^[^/]+//[^/]+/";
 const ACCOUNT_AT_MOST_39 = `${PATH}[^/]{1,39}(?:/|$)`;
-const REPOSITORY = "[A-Za-z0-9._-]{1,100}";
+// A trailing `.git` is the clone URL's, not the repository name's.
+const REPOSITORY = String.raw`[A-Za-z0-9._-]{1,100}(?:\.git)?`;
 const ENTERPRISE = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,98}[A-Za-z0-9])?";
 const ENTERPRISE_URL = `${ORIGIN}/enterprises/${ENTERPRISE}/?$`;
 const ACCOUNT_URL = `${ORIGIN}/${ACCOUNT}(?:/${REPOSITORY})?/?$`;
 /** `/enterprises` leads to an enterprise, never to an account of that name. */
 const UNDER_ENTERPRISES = `${PATH}enterprises(?:/|$)`;
-/** A repository may not be named `.` or `..`. */
-const DOT_REPOSITORY = String.raw`/\.\.?/?$`;
+/** A repository may not be named `.` or `..`, nor be empty once `.git` is taken off. */
+const DOT_REPOSITORY = String.raw`/(?:\.|\.\.|\.git|\.\.git|\.\.\.git)/?$`;
 /** github.com (and www.github.com) only over https; http is for a GitHub Enterprise Server. */
 const HTTP_GITHUB_COM = String.raw`^(?i:http://(?:www\.)?github\.com)(?::80)?/`;
 
