@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { KubernetesObject } from "@kubernetes/client-node";
-import { Counter, type Registry } from "prom-client";
+import { Counter, Gauge, type Registry } from "prom-client";
 import type { KubeClient } from "./client.ts";
 import { toMicroTime } from "./conditions.ts";
 import { errorMessage, type KubeLogger, silentLogger } from "./log.ts";
@@ -24,7 +24,7 @@ export interface EventRecorderOptions {
   senders?: number;
   /** Events waiting to be written, at most; more are dropped, logged and counted. */
   maxQueued?: number;
-  /** Where `octorun_events_dropped_total` is registered. */
+  /** Where `octorun_events_dropped_total` and `octorun_events_queued` are registered. */
   registry?: Registry;
   now?: () => Date;
 }
@@ -40,6 +40,9 @@ export interface EventRecord {
 }
 
 const maxNoteBytes = 1024;
+
+/** The recorders registered on each registry, for `octorun_events_queued`. */
+const recordersOf = new WeakMap<Registry, Set<EventRecorder>>();
 
 interface QueuedEvent {
   regarding: KubernetesObject;
@@ -81,6 +84,33 @@ export class EventRecorder {
             registers: [],
           }),
       );
+    if (options.registry) {
+      // Several recorders may share a registry: the gauge sums their queues when it is read.
+      const registry = options.registry;
+      const recorders = recordersOf.get(registry) ?? new Set<EventRecorder>();
+      recordersOf.set(registry, recorders);
+      recorders.add(this);
+      sharedMetric(
+        registry,
+        "octorun_events_queued",
+        () =>
+          new Gauge({
+            name: "octorun_events_queued",
+            help: "Events waiting to be written",
+            registers: [],
+            collect() {
+              let queued = 0;
+              for (const recorder of recordersOf.get(registry) ?? []) queued += recorder.queued;
+              this.set(queued);
+            },
+          }),
+      );
+    }
+  }
+
+  /** Events waiting to be written (not those being written). */
+  get queued(): number {
+    return this.#queue.length;
   }
 
   /** Events dropped because the queue was full. */

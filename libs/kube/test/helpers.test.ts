@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { Redactor } from "@octorun/runtime";
 import { type ControlPlane, startControlPlane, waitFor } from "@octorun/testkit";
+import { Registry } from "prom-client";
 import { KubeClient } from "../src/client.ts";
 import { type Condition, setCondition } from "../src/conditions.ts";
 import { isConflict, isNotFound, KubeApiError } from "../src/errors.ts";
@@ -237,19 +238,28 @@ describe("write helpers against a real apiserver", () => {
   test("events wait in a bounded queue for a fixed number of senders; when it is full they are dropped and counted", async () => {
     const w = await widget("burst");
     const warnings: string[] = [];
+    const registry = new Registry();
     const recorder = new EventRecorder({
       client,
       reportingController: "octorun.github.io/controller",
       reportingInstance: "controller-0",
       senders: 1,
       maxQueued: 2,
+      registry,
       logger: { debug() {}, info() {}, warn: (m) => warnings.push(m), error() {} },
     });
     // The first is taken by the sender at once, the next two wait, the last two find the queue full.
     const recorded = Array.from({ length: 5 }, (_, i) =>
       recorder.record(w, { type: "Normal", reason: `Burst${i}`, action: "Test", note: `event ${i}` }),
     );
+    const metric = async (name: string) =>
+      (await registry.getSingleMetric(name)?.get())?.values.reduce((sum, v) => sum + v.value, 0);
+    assert.equal(recorder.queued, 2);
+    assert.equal(await metric("octorun_events_queued"), 2, "the queue is told as a gauge");
     await Promise.all(recorded);
+    assert.equal(recorder.queued, 0);
+    assert.equal(await metric("octorun_events_queued"), 0);
+    assert.equal(await metric("octorun_events_dropped_total"), 2);
     const reasons = (await client.list<KubeEvent>(Events, { namespace: ns })).items
       .filter((e) => e.regarding?.uid === w.metadata?.uid)
       .map((e) => e.reason)

@@ -90,3 +90,26 @@ function format(value: number): string {
   if (!Number.isFinite(value)) return String(value);
   return Math.abs(value) >= 100 ? value.toFixed(0) : Math.abs(value) >= 1 ? value.toFixed(2) : value.toFixed(3);
 }
+
+/** A ratio taken from several alternating trials: the median decides, the spread is told. */
+export interface TrialRatio {
+  median: number;
+  min: number;
+  max: number;
+  values: number[];
+}
+
+/** The median, min and max of per-trial ratios (each trial: octorun's value over the floor's beside it). */
+export function trialRatio(values: readonly number[]): TrialRatio {
+  if (values.length === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN, values: [] };
+  const sorted = [...values].sort((a, b) => a - b);
+  // The lower middle for an even count: nearest rank, as the other quantiles here.
+  const median = sorted[Math.ceil(sorted.length / 2) - 1]!;
+  return { median, min: sorted[0]!, max: sorted.at(-1)!, values: [...values] };
+}
+
+/** "median 1.21 (min 1.10, max 1.40) over 3 alternating trials: 1.21, 1.10, 1.40" for a note. */
+export function describeTrials(ratio: TrialRatio): string {
+  const f = (v: number) => v.toFixed(2);
+  return `median ${f(ratio.median)} (min ${f(ratio.min)}, max ${f(ratio.max)}) over ${ratio.values.length} alternating trial(s): ${ratio.values.map(f).join(", ")}`;
+}

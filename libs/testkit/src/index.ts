@@ -1,4 +1,14 @@
-export { BenchCollector, type Benchmark, type BenchReport, defineBenchmark, type Figure, meetsGoal } from "./bench.ts";
+export {
+  BenchCollector,
+  type Benchmark,
+  type BenchReport,
+  defineBenchmark,
+  describeTrials,
+  type Figure,
+  meetsGoal,
+  type TrialRatio,
+  trialRatio,
+} from "./bench.ts";
 export { type Binaries, binaries, type Component, cacheDir, ensureBinaries, pinnedVersions } from "./binaries.ts";
 export { type ControlPlane, type ControlPlaneOptions, type KubectlResult, startControlPlane } from "./control-plane.ts";
 export {
