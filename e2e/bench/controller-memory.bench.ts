@@ -62,7 +62,7 @@ export default defineBenchmark({
         await new Promise((resolve) => setTimeout(resolve, 5_000));
         const rss = controller.rssMb();
         const heap = await heapFigures(controller.healthPort);
-        report.figure(short ? `rss_mb_${n}_runners` : "rss_mb_5000_runners", rss, "MB", "<= 400");
+        report.figure(short ? `rss_mb_${n}_runners` : "rss_mb_5000_runners", rss, "MB", "<= 250");
         report.note(
           `RSS ${idleRss.toFixed(0)} MB with no Runners, peak ${Math.max(peak, rss).toFixed(0)} MB while reconciling ${n}; caches hold Runners, Pods and Secrets; ${heap}`,
         );

@@ -1,6 +1,7 @@
 // state-metrics at fleet scale: 10,000 Runners and 1,000 RunnerSets in a real apiserver, the
 // service as its own process. Figures: the median time of a full /metrics scrape and the
-// service's resident memory. Floor: the same number of bytes served by a bare Node HTTP server.
+// service's resident memory. Floor: the same exposition served from prepared text by a bare Node
+// HTTP server, scraped right after each scrape of the service; their ratio is a figure of its own.
 
 import { mkdtempSync, readFileSync } from "node:fs";
 import { createServer, get } from "node:http";
@@ -13,6 +14,7 @@ import { API_GROUP, STORAGE_VERSION } from "@octorun/api";
 import { KubeClient, type ResourceType } from "@octorun/kube";
 import {
   defineBenchmark,
+  describeTrials,
   freePort,
   imageNodeFlags,
   installCrds,
@@ -20,6 +22,7 @@ import {
   quantile,
   startControlPlane,
   startNatsServer,
+  trialRatio,
   waitFor,
 } from "@octorun/testkit";
 
@@ -89,6 +92,8 @@ function rssMb(pid: number): { rss: number; hwm: number } {
 }
 
 const median = (values: number[]) => quantile(values, 0.5);
+const SCRAPES = 21;
+const TRIALS = 3;
 
 export default defineBenchmark({
   name: "state-metrics",
@@ -224,43 +229,57 @@ export default defineBenchmark({
       const infoLines = first.text.split("\n").filter((line) => line.startsWith("octorun_runner_info{")).length;
       if (infoLines !== runners) throw new Error(`the scrape has ${infoLines} Runners, expected ${runners}`);
       const series = first.text.split("\n").filter((line) => line.length > 0 && !line.startsWith("#")).length;
-      const times: number[] = [];
-      let rss = 0;
-      let hwm = 0;
-      // Steady state, as Prometheus sees it: a scrape every 2 s for 40 s. Memory is the largest
-      // RSS over the last 10 s (the start-up list's garbage is collected by then, as it is in a
-      // cluster long before anyone looks).
-      const rssSamples: number[] = [];
-      for (let i = 0; i < 20; i++) {
-        const scrapeStarted = performance.now();
-        times.push((await timedGet(url)).ms);
-        const memory = rssMb(child.pid!);
-        rssSamples.push(memory.rss);
-        hwm = memory.hwm;
-        await sleep(Math.max(0, 2_000 - (performance.now() - scrapeStarted)));
-      }
-      rss = Math.max(...rssSamples.slice(-5));
-      report.note(`RSS after each scrape (MB): ${rssSamples.map((v) => v.toFixed(0)).join(" ")}`);
-
-      // Floor: the same bytes from a bare Node HTTP server in this process (this machine's speed).
+      // Floor: the same bytes from a bare Node HTTP server in this process, written from prepared
+      // text (this machine's speed for the exposition alone).
       const body = Buffer.from(first.text);
       const floorServer = createServer((_req, res) => res.writeHead(200, { "content-type": "text/plain" }).end(body));
       const floorPort = await new Promise<number>((resolve) =>
         floorServer.listen(0, "127.0.0.1", () => resolve((floorServer.address() as { port: number }).port)),
       );
+      const floorUrl = `http://127.0.0.1:${floorPort}/`;
+      await timedGet(floorUrl);
+      const times: number[] = [];
       const floor: number[] = [];
-      for (let i = 0; i < 10; i++) floor.push((await timedGet(`http://127.0.0.1:${floorPort}/`)).ms);
+      let rss = 0;
+      let hwm = 0;
+      // Steady state, as Prometheus sees it: a scrape every 2 s for 40 s, each followed by the
+      // floor's, so that both get the same moments of this shared machine. Memory is the largest
+      // RSS over the last 10 s (the start-up list's garbage is collected by then, as it is in a
+      // cluster long before anyone looks).
+      const rssSamples: number[] = [];
+      for (let i = 0; i < SCRAPES; i++) {
+        const scrapeStarted = performance.now();
+        times.push((await timedGet(url)).ms);
+        const memory = rssMb(child.pid!);
+        rssSamples.push(memory.rss);
+        hwm = memory.hwm;
+        floor.push((await timedGet(floorUrl)).ms);
+        await sleep(Math.max(0, 2_000 - (performance.now() - scrapeStarted)));
+      }
       floorServer.close();
+      rss = Math.max(...rssSamples.slice(-5));
+      report.note(`RSS after each scrape (MB): ${rssSamples.map((v) => v.toFixed(0)).join(" ")}`);
+      // Trials: consecutive thirds of the scrapes, each one's median against the floor's beside it.
+      const perTrial = SCRAPES / TRIALS;
+      const ratio = trialRatio(
+        Array.from({ length: TRIALS }, (_, t) => {
+          const slice = (list: number[]) => list.slice(t * perTrial, (t + 1) * perTrial);
+          return median(slice(times)) / median(slice(floor));
+        }),
+      );
 
       // The goals are for 10,000 Runners; a short run names its own size and sets no goal.
       const size = short ? `${runners / 1000}k` : "10k";
       report.figure(`scrape_ms_${size}_runners`, Number(median(times).toFixed(1)), "ms", short ? undefined : "<= 150");
+      report.figure(`floor_scrape_ms_${size}_runners`, Number(median(floor).toFixed(1)), "ms");
+      report.figure("scrape_ratio_to_floor", ratio.median, "x", "<= 1.2");
       report.figure(`rss_mb_${size}_runners`, Number(rss.toFixed(1)), "MB", short ? undefined : "<= 200");
       report.note(
         `${short ? "SHORT variant: " : ""}${runners} Runners, ${runnerSets} RunnerSets: ${series} series, ${(first.bytes / 1e6).toFixed(1)} MB per scrape; ` +
           `scrape p50 ${median(times).toFixed(1)} ms, min ${Math.min(...times).toFixed(1)}, max ${Math.max(...times).toFixed(1)}; ` +
-          `floor (same bytes from a bare Node server) p50 ${median(floor).toFixed(1)} ms`,
+          `floor (the same bytes from a bare Node server in the bench's process, each right after a scrape) p50 ${median(floor).toFixed(1)} ms, min ${Math.min(...floor).toFixed(1)}, max ${Math.max(...floor).toFixed(1)}`,
       );
+      report.note(`scrape_ratio_to_floor ${describeTrials(ratio)} (each trial ${perTrial} scrapes each, medians)`);
       const own = (await timedGet(url, true)).text;
       const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(own)?.[1] ?? Number.NaN) / 1e6;
       report.note(
