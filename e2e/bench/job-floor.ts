@@ -32,6 +32,7 @@ await jsm.consumers.add(JOB_STREAM, {
   max_ack_pending: 1000,
 });
 const messages = await (await nc.jetstream().consumers.get(JOB_STREAM, CONSUMER)).consume({ max_messages: 100 });
+await warmUp();
 process.stdout.write("ready\n");
 
 process.on("SIGTERM", async () => {
@@ -40,6 +41,27 @@ process.on("SIGTERM", async () => {
   await nc.close();
   process.exit(0);
 });
+
+/**
+ * A fresh process would meet its first events with cold code and no connection to the apiserver
+ * (the controller has run for a while): the decision is run a few hundred times on a made-up
+ * event and the apiserver is read a few times, which writes nothing.
+ */
+async function warmUp(): Promise<void> {
+  const [runner] = runners.values();
+  if (!runner) return;
+  const event = {
+    action: "assigned",
+    job: { id: 1, runId: 1, runAttempt: 1, name: "warm-up", workflowName: null, startedAt: null },
+    runner: { id: null, name: runner.status?.runnerName ?? null, groupId: null, groupName: null },
+    repository: { fullName: "acme/app" },
+  } as unknown as Parameters<typeof applyJobEvent>[1];
+  for (let i = 0; i < 500; i++) applyJobEvent(runner.status, event, new Date(), runner.metadata.generation);
+  for (let i = 0; i < 10; i++)
+    await Promise.all(
+      Array.from({ length: 8 }, () => client.get(Runners, runner.metadata.namespace, runner.metadata.name ?? "")),
+    );
+}
 
 for await (const message of messages) {
   // Each event is written as it comes, without waiting for the one before (the controller's 32
