@@ -14,9 +14,9 @@ import {
   RUNNER_OS_ANNOTATION,
   RunnerConditionTypes,
 } from "@octorun/api";
-import { Informer, KubeClient, Pods, patchStatus, Secrets } from "@octorun/kube";
+import { Informer, KubeClient, ownerReference, Pods, patchStatus, Secrets } from "@octorun/kube";
 import { type BenchReport, defineBenchmark, describeTrials, quantile, trialRatio, waitFor } from "@octorun/testkit";
-import { buildRunnerPod, runnerOwnerReference, runnerSecretName } from "../../services/controller/src/runner-pod.ts";
+import { buildRunnerPod, runnerSecretName } from "../../services/controller/src/runner-pod.ts";
 import type { RunnerObject, RunnerSetObject } from "../../services/controller/src/types.ts";
 import {
   RunnerSets,
@@ -254,7 +254,7 @@ async function floor(client: KubeClient, n: number, namespace: string, url: stri
             namespace,
             labels: { [RUNNER_NAME_LABEL]: name },
             annotations: { [RUNNER_ID_ANNOTATION]: String(id), [RUNNER_OS_ANNOTATION]: "linux" },
-            ownerReferences: [runnerOwnerReference(created)],
+            ownerReferences: [ownerReference(Runners, created)],
           },
           type: "Opaque",
           data: { [JIT_CONFIG_SECRET_KEY]: Buffer.from("not-a-real-config").toString("base64") },
